@@ -1,0 +1,246 @@
+# METADATA
+# title: Quota
+# description: |
+#   Checks the per-namespace ResourceQuota settings of k8s_users: every value
+#   must be a Kubernetes quantity, stay under the ceiling of the user's tier,
+#   keep memory requests within memory limits, and quota is only set on
+#   namespace-owners. `cpu` is a synonym of `cpu_requests` and `memory` of
+#   `memory_requests`; keys that are not set take `quota.defaults` from
+#   tenancy.yaml.
+package quota
+
+_k8s := object.get(input, "k8s_users", {})
+
+_defaults := object.get(input, ["config", "quota", "defaults"], {})
+
+_ceilings := object.get(input, ["config", "quota", "ceilings"], {})
+
+_synonyms := {"cpu": "cpu_requests", "memory": "memory_requests"}
+
+_canonical(key) := object.get(_synonyms, key, key)
+
+# A non-negative Kubernetes quantity (apimachinery grammar, sign "-" excluded
+# because ResourceQuota rejects negative values). Digit counts are bounded so
+# that every accepted value is a finite number in both OPA and regorus.
+_quantity_pattern := `^\+?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,2}|[numkMGTPE]|[KMGTPE]i)?$`
+
+# Decimal suffixes become an exponent of the number text, so that both engines
+# round a decimal value exactly once; binary suffixes are powers of two, which
+# multiply exactly.
+_decimal_suffixes := {
+	"": "",
+	"n": "e-9",
+	"u": "e-6",
+	"m": "e-3",
+	"k": "e3",
+	"M": "e6",
+	"G": "e9",
+	"T": "e12",
+	"P": "e15",
+	"E": "e18",
+}
+
+_binary_suffixes := {
+	"Ki": 1024,
+	"Mi": 1048576,
+	"Gi": 1073741824,
+	"Ti": 1099511627776,
+	"Pi": 1125899906842624,
+	"Ei": 1152921504606846976,
+}
+
+_is_quantity(s) if regex.match(_quantity_pattern, s)
+
+# Pods is a count, so Kubernetes rejects fractions; plain digits keep the
+# check exact in both engines.
+_pods_pattern := `^\+?[0-9]{1,18}$`
+
+_valid(key, s) if {
+	_canonical(key) != "pods"
+	_is_quantity(s)
+}
+
+_valid(key, s) if {
+	_canonical(key) == "pods"
+	regex.match(_pods_pattern, s)
+}
+
+# The numeric value: cores for cpu, bytes for memory and storage, a count for
+# pods. Defined only for strings that match _quantity_pattern.
+_value(s) := to_number(concat("", [_json_number(parts[1]), exponent])) * factor if {
+	_is_quantity(s)
+	parts := regex.find_all_string_submatch_n(_quantity_pattern, s, 1)[0]
+	[exponent, factor] := _scale(parts[3])
+}
+
+_scale(suffix) := [exponent, 1] if exponent := _decimal_suffixes[suffix]
+
+_scale(suffix) := ["", factor] if factor := _binary_suffixes[suffix]
+
+_scale(suffix) := [suffix, 1] if regex.match(`^[eE][+-]?[0-9]+$`, suffix)
+
+# "007.50" -> "7.50", ".5" -> "0.5", "1." -> "1": to_number accepts only JSON numbers.
+_json_number(mantissa) := concat("", [_integer_digits(parts[0]), _fraction_digits(parts)]) if {
+	parts := split(mantissa, ".")
+}
+
+_integer_digits(digits) := trimmed if {
+	trimmed := trim_left(digits, "0")
+	trimmed != ""
+} else := "0"
+
+_fraction_digits(parts) := concat("", [".", parts[1]]) if {
+	count(parts) == 2
+	parts[1] != ""
+} else := ""
+
+_quota_path(user, key) := ["k8s_users", user, "quota", key]
+
+# The memory setting that applies for canonical key: the user's own value, or
+# the default from tenancy.yaml.
+_memory(quota, canonical) := {"key": key, "value": value, "from_default": false} if {
+	some key, value in quota
+	_canonical(key) == canonical
+} else := {"key": canonical, "value": _defaults[canonical], "from_default": true}
+
+_describe(setting) := sprintf("\"%s\"", [setting.value]) if {
+	not setting.from_default
+}
+
+_describe(setting) := sprintf("\"%s\" (default)", [setting.value]) if {
+	setting.from_default
+}
+
+# METADATA
+# title: Quota value is not a Kubernetes quantity
+# description: |
+#   Every quota value must be a non-negative Kubernetes quantity such as "2",
+#   "500m", "4Gi" or "1.5G" (decimal suffixes n u m k M G T P E, binary
+#   suffixes Ki Mi Gi Ti Pi Ei, or an exponent of at most two digits such as
+#   "1e3"); pods must be a whole number written in digits. Otherwise the
+#   apiserver rejects the ResourceQuota at apply time, after the rest of the
+#   change has gone through. Fix: write the value as a quantity.
+# scope: rule
+# custom:
+#   code: quota-invalid-quantity
+#   severity: error
+deny contains v if {
+	some user, entry in _k8s
+	some key, value in object.get(entry, "quota", {})
+	not _valid(key, value)
+	v := {
+		"code": "quota-invalid-quantity",
+		"msg": _invalid_message(key, value),
+		"path": _quota_path(user, key),
+	}
+}
+
+_invalid_message(key, value) := sprintf("quota %s \"%s\" is not a Kubernetes quantity (for example \"2\", \"500m\", \"4Gi\"); the apiserver would reject it", [key, value]) if {
+	not _is_quantity(value)
+}
+
+_invalid_message(key, value) := sprintf("quota %s \"%s\" must be a whole number written in digits, such as \"20\"", [key, value]) if {
+	_is_quantity(value)
+}
+
+# METADATA
+# title: Quota value above the tier ceiling
+# description: |
+#   A quota value may not exceed the ceiling that tenancy.yaml sets for the
+#   user's tier (`quota.ceilings.<tier>.<key>`). CPU is compared in cores
+#   ("500m" = 0.5), memory and storage in bytes ("1Gi" = 1024Mi, "1G" = 10^9),
+#   pods as a count. A tier or key without a ceiling is not limited. Fix: lower
+#   the value, or raise the ceiling in tenancy.yaml after review.
+# scope: rule
+# custom:
+#   code: quota-over-ceiling
+#   severity: error
+deny contains v if {
+	some user, entry in _k8s
+	some key, value in object.get(entry, "quota", {})
+	canonical := _canonical(key)
+	ceiling := _ceilings[entry.role][canonical]
+	_valid(key, value)
+	_valid(canonical, ceiling)
+	_value(value) > _value(ceiling)
+	v := {
+		"code": "quota-over-ceiling",
+		"msg": sprintf("quota %s \"%s\" exceeds the ceiling \"%s\" for tier \"%s\"; lower it or raise quota.ceilings.%s.%s in tenancy.yaml", [
+			key, value, ceiling, entry.role, entry.role, canonical,
+		]),
+		"path": _quota_path(user, key),
+	}
+}
+
+# METADATA
+# title: Memory requests above memory limits
+# description: |
+#   Memory requests (`memory_requests` or `memory`) must not exceed
+#   `memory_limits`, after defaults are applied to whichever is not set. With
+#   requests above limits no pod could ever be scheduled up to its quota.
+#   Fix: lower the requests or raise the limits.
+# scope: rule
+# custom:
+#   code: quota-requests-over-limits
+#   severity: error
+deny contains v if {
+	some user, entry in _k8s
+	quota := object.get(entry, "quota", {})
+	requests := _memory(quota, "memory_requests")
+	limits := _memory(quota, "memory_limits")
+	_valid("memory_requests", requests.value)
+	_valid("memory_limits", limits.value)
+	_value(requests.value) > _value(limits.value)
+	v := object.union(
+		{
+			"code": "quota-requests-over-limits",
+			"msg": sprintf("memory requests %s exceed memory limits %s; lower %s or raise memory_limits", [
+				_describe(requests), _describe(limits), requests.key,
+			]),
+		},
+		_requests_location(user, requests, limits),
+	)
+}
+
+# Point at the user's own setting; both defaults together are a tenancy.yaml
+# problem, not the user's.
+_requests_location(user, requests, limits) := {
+	"path": _quota_path(user, requests.key),
+	"related": [_quota_path(user, limits.key)],
+} if {
+	not requests.from_default
+	not limits.from_default
+}
+
+_requests_location(user, requests, limits) := {"path": _quota_path(user, requests.key)} if {
+	not requests.from_default
+	limits.from_default
+}
+
+_requests_location(user, requests, limits) := {"path": _quota_path(user, limits.key)} if {
+	requests.from_default
+	not limits.from_default
+}
+
+# METADATA
+# title: Quota on a non-namespace-owner
+# description: |
+#   Quota is applied to the namespaces a namespace-owner owns. Admins and
+#   power-users own no namespaces, so a quota on them has no effect and
+#   suggests a misunderstanding of the grant. Fix: remove the quota, or make
+#   the user a namespace-owner.
+# scope: rule
+# custom:
+#   code: quota-on-non-owner
+#   severity: error
+deny contains v if {
+	some user, entry in _k8s
+	entry.role != "namespace-owner"
+	count(object.get(entry, "quota", {})) > 0
+	v := {
+		"code": "quota-on-non-owner",
+		"msg": sprintf("k8s user \"%s\" has role \"%s\" and owns no namespaces, so its quota has no effect; remove the quota or make it a namespace-owner", [user, entry.role]),
+		"path": ["k8s_users", user, "quota"],
+		"related": [["k8s_users", user, "role"]],
+	}
+}

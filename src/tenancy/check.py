@@ -1,0 +1,125 @@
+"""The `validate` pipeline: load -> schema -> policy, over already-read file contents. Pure.
+
+Stages run in order and a later stage runs only on what the earlier ones accepted: the policy
+stage sees only schema-valid inputs, so every policy can rely on types (DESIGN.md, data flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenancy import schema
+from tenancy.config import quantity_text
+from tenancy.errors import Diagnostic, Location, Report, sort_diagnostics
+from tenancy.load import Document, parse_bytes
+from tenancy.model import Config, InputName
+from tenancy.policy import PolicyEngine, PolicySet, evaluate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputFile:
+    """One input as read by the shell: its display path and bytes, or why it could not be read."""
+
+    name: InputName
+    shown: str
+    raw: bytes | None
+    problems: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checked:
+    """The outcome of `check`: the report plus the loaded documents, for later stages."""
+
+    report: Report
+    documents: Mapping[InputName, Document]
+
+
+def load_inputs(
+    files: Sequence[InputFile], config: Config
+) -> tuple[dict[InputName, Document], list[Diagnostic]]:
+    """Parse and schema-check each input; a document is returned only when it is schema-clean."""
+    documents: dict[InputName, Document] = {}
+    diagnostics: list[Diagnostic] = []
+    for file in files:
+        diagnostics.extend(file.problems)
+        if file.raw is None:
+            continue
+        document, problems = parse_bytes(file.shown, file.raw, max_depth=config.max_depth)
+        diagnostics.extend(problems)
+        if document is None:
+            continue
+        schema_problems = schema.check(document, file.name)
+        diagnostics.extend(schema_problems)
+        if not schema_problems:
+            documents[file.name] = document
+    return documents, diagnostics
+
+
+def check(
+    files: Sequence[InputFile],
+    config: Config,
+    *,
+    engine: PolicyEngine | None,
+    policies: PolicySet | None,
+) -> Checked:
+    """Run every stage that can run; `engine=None` stops after the schema stage."""
+    documents, diagnostics = load_inputs(files, config)
+    wanted = {file.name for file in files}
+    if engine is not None and policies is not None and set(documents) == wanted and documents:
+        diagnostics.extend(
+            evaluate(
+                engine,
+                policies,
+                policy_input(documents, config),
+                locator(documents),
+                fallback=Location(files[0].shown),
+            )
+        )
+    elif engine is not None and documents != {} and set(documents) != wanted:
+        diagnostics.append(
+            Diagnostic(
+                location=Location(files[0].shown),
+                severity="info",
+                code="policy-skipped",
+                message="policy checks did not run: fix the errors above first",
+                source="policy",
+            )
+        )
+    return Checked(
+        report=Report(
+            diagnostics=tuple(sort_diagnostics(diagnostics)),
+            files=tuple(file.shown for file in files),
+        ),
+        documents=documents,
+    )
+
+
+def policy_input(documents: Mapping[InputName, Document], config: Config) -> dict[str, Any]:
+    """The documented `input` of every input policy: both files, plain, plus the config view."""
+    roster = documents["roster"].data if "roster" in documents else None
+    users = (roster or {}).get("users") or {}
+    k8s_users: dict[str, Any] = {}
+    k8s_doc = documents.get("k8s_users")
+    for key, entry in ((k8s_doc.data if k8s_doc else None) or {}).items():
+        if isinstance(entry.get("quota"), dict):
+            entry = {**entry, "quota": {k: quantity_text(v) for k, v in entry["quota"].items()}}
+        k8s_users[key] = entry
+    return {"roster": {"users": users}, "k8s_users": k8s_users, "config": config.policy_view()}
+
+
+def locator(documents: Mapping[InputName, Document]) -> Any:
+    """Map a policy path (`["roster", "users", "ada", "tier"]`) to the key's file position."""
+
+    def locate(path: Sequence[str | int]) -> Location | None:
+        if not path:
+            return None
+        head = path[0]
+        if head == "roster" and "roster" in documents:
+            return documents["roster"].locate(path[1:])
+        if head == "k8s_users" and "k8s_users" in documents:
+            return documents["k8s_users"].locate(path[1:])
+        return None
+
+    return locate

@@ -1,0 +1,226 @@
+"""Command line: parse options into frozen Params, build the parts, run. Shell.
+
+Each click command only converts options into a Params value and calls a `run_*` function that
+returns an ExitCode (STYLE rule 6). `main` is the one place a TenancyError becomes exit 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from tenancy import __version__, files, resources
+from tenancy.check import InputFile, check
+from tenancy.config import resolve
+from tenancy.errors import Diagnostic, ExitCode, Report, TenancyError, sort_diagnostics
+from tenancy.load import parse_bytes
+from tenancy.model import Config
+from tenancy.policy import PolicyEngine, PolicySet
+from tenancy.report import FORMAT_NAMES, emit
+
+ENGINES = ("embedded", "opa")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputParams:
+    config: Path | None
+    roster: Path | None
+    k8s_users: Path | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidateParams:
+    inputs: InputParams
+    format: str
+    engine: str
+    opa_url: str | None
+    policies: bool
+    strict: bool
+
+
+class UsageError(click.UsageError):
+    """A usage mistake found after option parsing (exit 2, with click's usage line)."""
+
+
+def input_options(function: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        [
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="tenancy.yaml to use (default: the nearest one above the working directory).",
+            ),
+            click.option(
+                "--roster",
+                type=click.Path(path_type=Path),
+                help="Roster file; overrides the config's inputs.roster.",
+            ),
+            click.option(
+                "--k8s-users",
+                "k8s_users",
+                type=click.Path(path_type=Path),
+                help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tenancy")
+def cli() -> None:
+    """Check, render and audit Kubernetes multi-tenancy from a roster and a k8s_users map.
+
+    Exit codes: 0 clean, 1 findings or drift, 2 usage error, 3 environment failure.
+    """
+
+
+@cli.command()
+@input_options
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMAT_NAMES), default="auto",
+              show_default=True, help="Output format (auto: github under GitHub Actions, else text).")
+@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True,
+              help="Rego engine: in-process, or a real OPA server at --opa-url.")
+@click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
+@click.option("--no-policies", is_flag=True, help="Run the schema stage only.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+def validate(
+    config_path: Path | None,
+    roster: Path | None,
+    k8s_users: Path | None,
+    fmt: str,
+    engine: str,
+    opa_url: str | None,
+    no_policies: bool,
+    strict: bool,
+) -> None:
+    """Validate the inputs against the JSON Schemas and the Rego policies.
+
+    Every finding is reported at the file, line and column of the offending key.
+    """
+    params = ValidateParams(
+        inputs=InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        format=fmt,
+        engine=engine,
+        opa_url=opa_url,
+        policies=not no_policies,
+        strict=strict,
+    )
+    raise SystemExit(run_validate(params))
+
+
+@cli.command(name="schema")
+@click.argument("name", type=click.Choice(resources.SCHEMA_NAMES))
+def schema_command(name: str) -> None:
+    """Print a built-in JSON Schema (roster, k8s_users, tenancy, waivers)."""
+    click.echo(resources.schema_text(name), nl=False)
+
+
+def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:
+    """Find, read and resolve tenancy.yaml; command-line paths override its inputs."""
+    path = params.config or files.find_config(Path.cwd())
+    if params.config is None and path is None and not (params.roster or params.k8s_users):
+        raise UsageError(
+            f"no {files.CONFIG_NAME} found in {Path.cwd()} or its parents; "
+            "pass --config PATH, or --roster PATH and --k8s-users PATH"
+        )
+    config = Config()
+    if path is not None:
+        shown = files.display(path.resolve())
+        raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+        if raw is None:
+            return None, problems
+        document, problems = parse_bytes(shown, raw)
+        if document is None:
+            return None, problems
+        resolved, problems = resolve(document, path.resolve())
+        if resolved is None:
+            return None, problems
+        config = resolved
+    if params.roster or params.k8s_users:
+        # Naming one input on the command line means: check exactly what was named.
+        config = replace(
+            config,
+            roster=str(params.roster) if params.roster else None,
+            k8s_users=str(params.k8s_users) if params.k8s_users else None,
+        )
+    return config, []
+
+
+def read_inputs(config: Config) -> list[InputFile]:
+    inputs: list[InputFile] = []
+    for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
+        if value is None:
+            continue
+        path = Path(value)
+        shown = files.display(path)
+        raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+        inputs.append(
+            InputFile(name=name, shown=shown, raw=raw, problems=tuple(problems))  # type: ignore[arg-type]
+        )
+    return inputs
+
+
+def policy_dirs(config: Config) -> list[Path]:
+    return [resources.data_dir("policies"), *(Path(p) for p in config.policy_dirs)]
+
+
+def build_engine(engine: str, opa_url: str | None, policies: PolicySet) -> PolicyEngine:
+    if engine == "opa":
+        if not opa_url:
+            raise UsageError("--engine opa needs --opa-url URL (or TENANCY_OPA_URL)")
+        from tenancy.policy.server import OpaServerEngine
+
+        return OpaServerEngine(opa_url, policies.sources())
+    from tenancy.policy.embedded import EmbeddedEngine
+
+    return EmbeddedEngine(policies.sources())
+
+
+def run_validate(params: ValidateParams) -> ExitCode:
+    config, problems = load_config(params.inputs)
+    if config is None:
+        return finish(Report(diagnostics=tuple(sort_diagnostics(problems))), params.format, False)
+    inputs = read_inputs(config)
+    engine = policies = None
+    if params.policies:
+        policies = files.read_policies(policy_dirs(config))
+        engine = build_engine(params.engine, params.opa_url, policies)
+    checked = check(inputs, config, engine=engine, policies=policies)
+    return finish(checked.report, params.format, params.strict)
+
+
+def finish(report: Report, fmt: str, strict: bool) -> ExitCode:
+    emit(report, fmt)
+    failing = not report.ok or (strict and report.count("warning") > 0)
+    return ExitCode.FINDINGS if failing else ExitCode.OK
+
+
+def main() -> NoReturn:
+    """Entry point: the one place an environment failure becomes exit 3."""
+    try:
+        cli.main(prog_name="tenancy", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(ExitCode.USAGE) from None
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        raise SystemExit(ExitCode.FINDINGS) from None
+    except TenancyError as exc:
+        click.echo(f"tenancy: error: {exc}", err=True)
+        raise SystemExit(ExitCode.ENVIRONMENT) from None
+    except BrokenPipeError:
+        # `tenancy ... | head`: stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(ExitCode.OK) from None
+    raise SystemExit(ExitCode.OK)
+

@@ -1,0 +1,89 @@
+"""Resolve `tenancy.yaml` into a `Config`: schema-checked, defaults applied. Pure.
+
+Paths inside the file are relative to the file's folder; paths given on the command line are
+relative to the working directory, and they win over the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tenancy import schema
+from tenancy.errors import Diagnostic
+from tenancy.load import Document
+from tenancy.model import (
+    BUILTIN_RESERVED_NAMESPACES,
+    BUILTIN_RESERVED_USER_KEYS,
+    DEFAULT_CEILINGS,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_QUOTA,
+    Config,
+)
+
+DEFAULT_ROSTER = "tenants/roster.yaml"
+DEFAULT_K8S_USERS = "tenants/k8s_users.yaml"
+
+
+def resolve(document: Document | None, path: Path | None) -> tuple[Config | None, list[Diagnostic]]:
+    """Build a Config from a parsed `tenancy.yaml` (or the defaults when there is none)."""
+    if document is None or path is None:
+        return Config(), []
+    problems = schema.check(document, "tenancy")
+    if problems:
+        return None, problems
+    data: dict[str, Any] = document.data or {}
+    base = path.parent
+
+    def rel(value: str) -> str:
+        return str(base / value)
+
+    inputs = data.get("inputs", {})
+    reserved = data.get("reserved", {})
+    quota = data.get("quota", {})
+    identity = data.get("identity", {})
+    limits = data.get("limits", {})
+    admins = data.get("admins")
+    waivers = base / data.get("waivers", "waivers.yaml")
+    return (
+        Config(
+            path=str(path),
+            roster=rel(inputs.get("roster", DEFAULT_ROSTER)),
+            k8s_users=rel(inputs.get("k8s_users", DEFAULT_K8S_USERS)),
+            output=rel(data.get("output", "manifests")),
+            zones=tuple(data.get("zones", ())),
+            reserved_namespaces=_merge(BUILTIN_RESERVED_NAMESPACES, reserved.get("namespaces")),
+            reserved_user_keys=_merge(BUILTIN_RESERVED_USER_KEYS, reserved.get("user_keys")),
+            admins=None if admins is None else tuple(admins),
+            exempt_admin_tier_check=bool(data.get("exempt_admin_tier_check", False)),
+            quota_defaults={**DEFAULT_QUOTA, **_quantities(quota.get("defaults", {}))},
+            quota_ceilings={
+                tier: _quantities(values)
+                for tier, values in quota.get("ceilings", DEFAULT_CEILINGS).items()
+            },
+            identity_claim=identity.get("claim", "email"),
+            identity_prefix=identity.get("prefix", ""),
+            oidc_mount=identity.get("oidc_mount", "oidc"),
+            max_file_bytes=limits.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES),
+            max_depth=limits.get("max_depth", DEFAULT_MAX_DEPTH),
+            policy_dirs=tuple(rel(p) for p in data.get("policies", ())),
+            waivers=str(waivers),
+        ),
+        [],
+    )
+
+
+def _merge(builtin: tuple[str, ...], extra: list[str] | None) -> tuple[str, ...]:
+    return tuple(sorted({*builtin, *(extra or ())}))
+
+
+def _quantities(values: dict[str, Any]) -> dict[str, str]:
+    """Quantities may be written as YAML numbers; the policies compare them as strings."""
+    return {key: quantity_text(value) for key, value in values.items()}
+
+
+def quantity_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
