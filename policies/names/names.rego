@@ -39,8 +39,9 @@ _owner(path) := path[1] if path[0] == "k8s_users"
 
 # Claims grouped per file: the roster and k8s_users each describe every owner
 # once, so a namespace may appear once in each.
-_namespaces_by_name[[path[0], _at(path)]] contains path if {
+_namespaces_by_name[key] contains path if {
 	some path in _namespace_claims
+	key := [path[0], _at(path)]
 }
 
 # First claim of a group (the one kept) and every later claim (reported).
@@ -127,8 +128,9 @@ deny contains v if {
 	}
 }
 
-_users_by_email[lower(entry.email)] contains user if {
+_users_by_email[email] contains user if {
 	some user, entry in _k8s
+	email := lower(entry.email)
 }
 
 # METADATA
@@ -156,8 +158,9 @@ deny contains v if {
 	}
 }
 
-_rows_by_authentik_user[row.authentik_user] contains os_user if {
+_rows_by_authentik_user[name] contains os_user if {
 	some os_user, row in _roster
+	name := row.authentik_user
 }
 
 # METADATA
@@ -184,8 +187,9 @@ deny contains v if {
 	}
 }
 
-_rows_by_k8s_user[row.k8s_user] contains os_user if {
+_rows_by_k8s_user[name] contains os_user if {
 	some os_user, row in _roster
+	name := row.k8s_user
 }
 
 # METADATA
@@ -312,8 +316,9 @@ _outside_zone_message(domain) := sprintf("domain \"%s\" is a bare label but no z
 	count(_zones) == 0
 }
 
-_domains_by_name[_fqdn(domain)] contains [user, i] if {
+_domains_by_name[name] contains [user, i] if {
 	some [user, i, domain] in _domain_claims
+	name := _fqdn(domain)
 }
 
 _domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [_k8s[user].domains[i], name, user]) if {

@@ -224,11 +224,13 @@ def parse_yaml(
         return None, problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        loc = Location(path, *_clamp(text, mark.line, mark.column)) if mark else Location(path)
         message = " ".join(p for p in (exc.context, exc.problem) if p)
         return None, [*problems, _diag(loc, "yaml-syntax", f"invalid YAML: {message}")]
     except yaml.reader.ReaderError as exc:
-        line, col = line_col(text, exc.position)
+        # libyaml reports a byte offset into the UTF-8 encoding, not a character index.
+        index = len(text.encode("utf-8")[: exc.position].decode("utf-8", errors="ignore"))
+        line, col = line_col(text, index)
         return None, [
             *problems,
             _diag(
@@ -244,7 +246,7 @@ def parse_yaml(
             gc.enable()
     if any(d.severity == "error" for d in problems):
         return None, problems
-    if builder.result is None:
+    if builder.result is None or builder.result[0] is None:
         problems.append(
             Diagnostic(
                 location=Location(path),
@@ -257,6 +259,15 @@ def parse_yaml(
         return Document(path, None, _Pos(0, 0), text), problems
     data, pos = builder.result
     return Document(path, data, pos, text), problems
+
+
+def _clamp(text: str, line: int, col: int) -> tuple[int, int]:
+    """1-based position, moved back inside the text: libyaml reports end-of-stream problems
+    on the line after a missing final newline."""
+    lines = text.split("\n")
+    if line >= len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line + 1, min(col, len(lines[line])) + 1
 
 
 def _diag(loc: Location, code: str, message: str, hint: str | None = None) -> Diagnostic:
@@ -452,7 +463,9 @@ class _Builder:
                 frame.skip = False
                 return
             # A collection used as a mapping key (`? [a, b]`).
-            self.error(line, col, "yaml-non-string-key", "mapping key is a collection, not a string")
+            self.error(
+                pos.line, pos.col, "yaml-non-string-key", "mapping key is a collection, not a string"
+            )
             frame.skip = True
             return
         data[key] = value

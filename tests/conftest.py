@@ -1,0 +1,60 @@
+"""Shared fixtures: a Hypothesis profile, inline-YAML helpers and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
+
+from tenancy.cli import cli
+
+settings.register_profile(
+    "patience",
+    deadline=None,
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "100")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("patience")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def dedent(text: str) -> str:
+    """Inline YAML in tests is written indented; this strips the common indentation."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+RunCli = Callable[..., Result]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    """Invoke the CLI in-process; output is shown when an assertion fails."""
+
+    def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+        print(result.output)
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A scratch working directory with no tenancy.yaml above it."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
