@@ -13,13 +13,19 @@ mkdir -p "$bin"
 
 declare -A MODULE=(
   [opa]=github.com/open-policy-agent/opa
-  [regal]=github.com/open-policy-agent/regal
+  [regal]=github.com/styrainc/regal
   [conftest]=github.com/open-policy-agent/conftest
   [kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform
 )
+declare -A MODULE_ROOT=(
+  [opa]=github.com/open-policy-agent/opa
+  [regal]=github.com/styrainc/regal
+  [conftest]=github.com/open-policy-agent/conftest
+  [kubeconform]=github.com/yannh/kubeconform
+)
 declare -A VERSION=(
   [opa]=v1.22.3
-  [regal]=v0.37.0
+  [regal]=v0.35.1
   [conftest]=v0.71.1
   [kubeconform]=v0.7.0
 )
@@ -35,6 +41,16 @@ for tool in "${tools[@]}"; do
     continue
   fi
   echo "building $tool $version (once; cached in .tools/bin)" >&2
-  GOBIN="$bin" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "$module@$version"
+  # Build inside a throwaway module rather than `go install MODULE@VERSION`: the latter also
+  # fetches the module's version list to check for deprecation, which the proxy refuses for
+  # some modules (regal), while the pinned version itself is served and checksum-verified.
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    go mod init tenancy-tools >/dev/null 2>&1
+    GOFLAGS=-mod=mod go get "${MODULE_ROOT[$tool]}@$version" >/dev/null
+    CGO_ENABLED=0 go build -trimpath -o "$bin/$tool" "$module"
+  )
+  rm -rf "$work"
   echo "$version" > "$stamp"
 done

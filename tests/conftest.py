@@ -47,10 +47,10 @@ def run(monkeypatch: pytest.MonkeyPatch) -> RunCli:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch working directory with no tenancy.yaml above it."""
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -58,3 +58,12 @@ def write(folder: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dedent(text), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def opa_url() -> Iterator[str]:
+    """A real OPA server (pinned binary) on a free loopback port, for the whole session."""
+    from tests.servers import opa_server
+
+    with opa_server() as url:
+        yield url

@@ -3,9 +3,9 @@
 # description: |
 #   Checks names that must be reserved-free or unique across all users:
 #   namespaces, k8s_users keys, emails, Authentik users, roster k8s_user joins
-#   and DNS domains. Every uniqueness check groups claims by name in one pass,
-#   reports every claim except the first (ordered by file, user and position)
-#   and points back at that first claim.
+#   and DNS domains. Every uniqueness check reports each claim except the
+#   first (ordered by file, user and position) and points back at that first
+#   claim.
 package names
 
 _roster := object.get(input, ["roster", "users"], {})
@@ -18,38 +18,44 @@ _reserved_user_keys := {key | some key in object.get(input, ["config", "reserved
 
 _zones := [lower(zone) | some zone in object.get(input, ["config", "zones"], [])]
 
-# Every namespace listed anywhere, as the JSON path of the list element.
-_namespace_claims contains ["roster", "users", os_user, "namespaces", i] if {
+# Uniqueness checks group [name, claim] pairs by sorting them, which puts equal
+# names next to each other: O(n log n) in OPA and regorus alike, where a
+# multi-value rule (`x[name] contains claim`) or a nested comprehension is
+# quadratic in one engine or the other.
+#
+# The result holds [name, claim, first] for every claim after the first
+# (smallest) claim of its name.
+_repeats(pairs) := {[name, claim, first[name]] | some [name, claim] in later} if {
+	sorted := sort(pairs)
+	n := count(sorted)
+	previous := array.slice(sorted, 0, n - 1)
+	later := [pair | some i, pair in array.slice(sorted, 1, n); previous[i][0] == pair[0]]
+	repeated := {pair[0] | some pair in later}
+	first := {name: claim |
+		some i, [name, claim] in sorted
+		name in repeated
+		not sorted[i - 1][0] == name
+	}
+}
+
+# Every namespace listed anywhere, keyed per file: the roster and k8s_users
+# each describe every owner once, so a namespace may appear once in each. The
+# claim is the JSON path of the list element.
+_namespace_pairs contains [["roster", ns], ["roster", "users", os_user, "namespaces", i]] if {
 	some os_user, row in _roster
-	some i, _ in object.get(row, "namespaces", [])
+	some i, ns in object.get(row, "namespaces", [])
 }
 
-_namespace_claims contains ["k8s_users", user, "namespaces", i] if {
+_namespace_pairs contains [["k8s_users", ns], ["k8s_users", user, "namespaces", i]] if {
 	some user, entry in _k8s
-	some i, _ in object.get(entry, "namespaces", [])
+	some i, ns in object.get(entry, "namespaces", [])
 }
 
-_at(path) := _roster[path[2]].namespaces[path[4]] if path[0] == "roster"
-
-_at(path) := _k8s[path[1]].namespaces[path[3]] if path[0] == "k8s_users"
+_namespace_repeats := _repeats(_namespace_pairs)
 
 _owner(path) := path[2] if path[0] == "roster"
 
 _owner(path) := path[1] if path[0] == "k8s_users"
-
-# Claims grouped per file: the roster and k8s_users each describe every owner
-# once, so a namespace may appear once in each.
-_namespaces_by_name[key] contains path if {
-	some path in _namespace_claims
-	key := [path[0], _at(path)]
-}
-
-# First claim of a group (the one kept) and every later claim (reported).
-_later_claims(claims) := {[path, first] |
-	first := min(claims)
-	some path in claims
-	path != first
-}
 
 _also_claimed(ns, path, first) := sprintf("namespace \"%s\" is listed twice by \"%s\"", [ns, _owner(path)]) if {
 	_owner(path) == _owner(first)
@@ -72,8 +78,7 @@ _also_claimed(ns, path, first) := sprintf("namespace \"%s\" is also claimed by \
 #   code: namespace-reserved
 #   severity: error
 deny contains v if {
-	some path in _namespace_claims
-	ns := _at(path)
+	some [[_, ns], path] in _namespace_pairs
 	ns in _reserved_namespaces
 	v := {
 		"code": "namespace-reserved",
@@ -95,12 +100,10 @@ deny contains v if {
 #   code: namespace-claimed-twice
 #   severity: error
 deny contains v if {
-	some key, claims in _namespaces_by_name
-	count(claims) > 1
-	some [path, first] in _later_claims(claims)
+	some [[_, ns], path, first] in _namespace_repeats
 	v := {
 		"code": "namespace-claimed-twice",
-		"msg": sprintf("%s; a namespace has one owner, so remove it from one of them", [_also_claimed(key[1], path, first)]),
+		"msg": sprintf("%s; a namespace has one owner, so remove it from one of them", [_also_claimed(ns, path, first)]),
 		"path": path,
 		"related": [first],
 	}
@@ -128,10 +131,7 @@ deny contains v if {
 	}
 }
 
-_users_by_email[email] contains user if {
-	some user, entry in _k8s
-	email := lower(entry.email)
-}
+_email_repeats := _repeats({[lower(entry.email), user] | some user, entry in _k8s})
 
 # METADATA
 # title: Duplicate email
@@ -145,11 +145,7 @@ _users_by_email[email] contains user if {
 #   code: email-duplicate
 #   severity: error
 deny contains v if {
-	some users in _users_by_email
-	count(users) > 1
-	first := min(users)
-	some user in users
-	user != first
+	some [_, user, first] in _email_repeats
 	v := {
 		"code": "email-duplicate",
 		"msg": sprintf("email \"%s\" is also used by k8s user \"%s\"; each user needs their own email (it is the OIDC username)", [_k8s[user].email, first]),
@@ -158,10 +154,7 @@ deny contains v if {
 	}
 }
 
-_rows_by_authentik_user[name] contains os_user if {
-	some os_user, row in _roster
-	name := row.authentik_user
-}
+_authentik_user_repeats := _repeats({[row.authentik_user, os_user] | some os_user, row in _roster})
 
 # METADATA
 # title: Duplicate Authentik user
@@ -174,11 +167,7 @@ _rows_by_authentik_user[name] contains os_user if {
 #   code: authentik-user-duplicate
 #   severity: error
 deny contains v if {
-	some name, rows in _rows_by_authentik_user
-	count(rows) > 1
-	first := min(rows)
-	some os_user in rows
-	os_user != first
+	some [name, os_user, first] in _authentik_user_repeats
 	v := {
 		"code": "authentik-user-duplicate",
 		"msg": sprintf("authentik_user \"%s\" is also used by roster user \"%s\"; each roster row needs its own Authentik user", [name, first]),
@@ -187,10 +176,7 @@ deny contains v if {
 	}
 }
 
-_rows_by_k8s_user[name] contains os_user if {
-	some os_user, row in _roster
-	name := row.k8s_user
-}
+_k8s_user_repeats := _repeats({[row.k8s_user, os_user] | some os_user, row in _roster})
 
 # METADATA
 # title: k8s_user shared by roster rows
@@ -203,11 +189,7 @@ _rows_by_k8s_user[name] contains os_user if {
 #   code: k8s-user-shared
 #   severity: error
 deny contains v if {
-	some name, rows in _rows_by_k8s_user
-	count(rows) > 1
-	first := min(rows)
-	some os_user in rows
-	os_user != first
+	some [name, os_user, first] in _k8s_user_repeats
 	v := {
 		"code": "k8s-user-shared",
 		"msg": sprintf("k8s_user \"%s\" is also used by roster user \"%s\"; each roster row needs its own k8s_user", [name, first]),
@@ -316,10 +298,7 @@ _outside_zone_message(domain) := sprintf("domain \"%s\" is a bare label but no z
 	count(_zones) == 0
 }
 
-_domains_by_name[name] contains [user, i] if {
-	some [user, i, domain] in _domain_claims
-	name := _fqdn(domain)
-}
+_domain_repeats := _repeats({[_fqdn(domain), [user, i]] | some [user, i, domain] in _domain_claims})
 
 _domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [_k8s[user].domains[i], name, user]) if {
 	user == first[0]
@@ -342,11 +321,7 @@ _domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is also cla
 #   code: domain-claimed-twice
 #   severity: error
 deny contains v if {
-	some name, claims in _domains_by_name
-	count(claims) > 1
-	first := min(claims)
-	some [user, i] in claims
-	[user, i] != first
+	some [name, [user, i], first] in _domain_repeats
 	v := {
 		"code": "domain-claimed-twice",
 		"msg": sprintf("%s; a domain has one owner, so remove it from one of them", [_domain_claimed(name, user, i, first)]),

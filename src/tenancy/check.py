@@ -103,9 +103,11 @@ def policy_input(documents: Mapping[InputName, Document], config: Config) -> dic
     k8s_users: dict[str, Any] = {}
     k8s_doc = documents.get("k8s_users")
     for key, entry in ((k8s_doc.data if k8s_doc else None) or {}).items():
-        if isinstance(entry.get("quota"), dict):
-            entry = {**entry, "quota": {k: quantity_text(v) for k, v in entry["quota"].items()}}
-        k8s_users[key] = entry
+        quota = entry.get("quota")
+        if isinstance(quota, dict):  # YAML numbers become the strings the policies compare
+            k8s_users[key] = {**entry, "quota": {k: quantity_text(v) for k, v in quota.items()}}
+        else:
+            k8s_users[key] = entry
     return {"roster": {"users": users}, "k8s_users": k8s_users, "config": config.policy_view()}
 
 

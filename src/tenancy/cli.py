@@ -84,10 +84,22 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMAT_NAMES), default="auto",
-              show_default=True, help="Output format (auto: github under GitHub Actions, else text).")
-@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True,
-              help="Rego engine: in-process, or a real OPA server at --opa-url.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES),
+    default="auto",
+    show_default=True,
+    help="Output format (auto: github under GitHub Actions, else text).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="embedded",
+    show_default=True,
+    help="Rego engine: in-process, or a real OPA server at --opa-url.",
+)
 @click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
 @click.option("--no-policies", is_flag=True, help="Run the schema stage only.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
@@ -223,4 +235,3 @@ def main() -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(ExitCode.OK) from None
     raise SystemExit(ExitCode.OK)
-

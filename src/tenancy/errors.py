@@ -55,7 +55,14 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
         loc = self.location
-        return (loc.path, loc.line, loc.column, SEVERITY_RANK[self.severity], self.code, self.message)
+        return (
+            loc.path,
+            loc.line,
+            loc.column,
+            SEVERITY_RANK[self.severity],
+            self.code,
+            self.message,
+        )
 
 
 def sort_diagnostics(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> list[Diagnostic]:

@@ -280,7 +280,16 @@ class _Frame:
     """An open mapping or sequence while its events stream in."""
 
     __slots__ = (
-        "anchor", "children", "col", "data", "key", "key_col", "key_line", "line", "size", "skip"
+        "anchor",
+        "children",
+        "col",
+        "data",
+        "key",
+        "key_col",
+        "key_line",
+        "line",
+        "size",
+        "skip",
     )
 
     def __init__(self, data: dict[str, Any] | list[Any], line: int, col: int, anchor: str | None):
@@ -324,7 +333,7 @@ class _Builder:
         resolve_plain = _resolve_plain
         try:
             while True:
-                event = get_event()
+                event: Any = get_event()
                 kind = type(event)
                 if kind is scalar_event:
                     mark = event.start_mark
@@ -347,11 +356,11 @@ class _Builder:
         finally:
             loader.dispose()
 
-    def feed(self, event: ev.Event) -> None:
+    def feed(self, event: Any) -> None:
         kind = type(event)
-        mark = event.start_mark
+        mark: Any = event.start_mark
         if kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
-            self.open(event, mark.line, mark.column)  # type: ignore[arg-type]
+            self.open(event, mark.line, mark.column)
         elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
             frame = self.stack.pop()
             pos = _Pos(frame.line, frame.col, frame.children)
@@ -359,7 +368,7 @@ class _Builder:
                 self.anchors[frame.anchor] = (frame.data, pos, frame.size)
             self.add(frame.data, pos, frame.size, mark.line, mark.column)
         elif kind is ev.AliasEvent:
-            self.alias(event, mark.line, mark.column)  # type: ignore[arg-type]
+            self.alias(event, mark.line, mark.column)
         elif kind is ev.DocumentStartEvent:
             self.documents += 1
             if self.documents > 1:
@@ -372,7 +381,7 @@ class _Builder:
                 )
                 raise _Stop
 
-    def open(self, event: ev.CollectionStartEvent, line: int, col: int) -> None:
+    def open(self, event: Any, line: int, col: int) -> None:
         tag = event.tag
         if tag is not None and tag not in _KNOWN_COLLECTION_TAGS and tag != "!":
             self.error(line, col, "yaml-custom-tag", *_tag_message(tag))
@@ -389,7 +398,7 @@ class _Builder:
         data: dict[str, Any] | list[Any] = {} if type(event) is ev.MappingStartEvent else []
         self.stack.append(_Frame(data, line, col, event.anchor))
 
-    def scalar(self, event: ev.ScalarEvent, value: Any, line: int, col: int) -> None:
+    def scalar(self, event: Any, value: Any, line: int, col: int) -> None:
         """A scalar that is the document itself or carries an anchor (the slow path)."""
         stack = self.stack
         if stack:
@@ -464,7 +473,10 @@ class _Builder:
                 return
             # A collection used as a mapping key (`? [a, b]`).
             self.error(
-                pos.line, pos.col, "yaml-non-string-key", "mapping key is a collection, not a string"
+                pos.line,
+                pos.col,
+                "yaml-non-string-key",
+                "mapping key is a collection, not a string",
             )
             frame.skip = True
             return
@@ -473,7 +485,7 @@ class _Builder:
         frame.key = None
         frame.size += size
 
-    def alias(self, event: ev.AliasEvent, line: int, col: int) -> None:
+    def alias(self, event: Any, line: int, col: int) -> None:
         anchor = event.anchor
         if anchor not in self.anchors:
             open_anchor = any(f.anchor == anchor for f in self.stack)
@@ -508,7 +520,7 @@ class _Builder:
         # Share, never copy: consumers only read. Its position is the alias's own.
         self.add(value, _Pos(line, col), size, line, col)
 
-    def resolve(self, event: ev.ScalarEvent, line: int, col: int) -> Any:
+    def resolve(self, event: Any, line: int, col: int) -> Any:
         value = event.value
         tag = event.tag
         if tag is None or tag == "!":

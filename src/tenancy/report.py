@@ -45,7 +45,8 @@ def format_text(report: Report, out: IO[str], colour: bool) -> None:
         tag = f"[{d.severity}]" if not d.waived else f"[{d.severity}, waived]"
         if colour:
             tag = f"{_COLOURS[d.severity]}{tag}{_RESET}"
-        out.write(f"{d.location}: {tag} {d.message} ({d.code})\n")
+        message = " ".join(d.message.split())  # one line per finding: editors parse it
+        out.write(f"{d.location}: {tag} {message} ({d.code})\n")
         if d.hint:
             out.write(f"    hint: {d.hint}\n")
     s = report.summary()
@@ -147,7 +148,9 @@ def format_sarif(report: Report, out: IO[str], colour: bool) -> None:
                     "driver": {
                         "name": "tenancy",
                         "version": __version__,
-                        "rules": [{"id": code, "shortDescription": {"text": code}} for code in codes],
+                        "rules": [
+                            {"id": code, "shortDescription": {"text": code}} for code in codes
+                        ],
                     }
                 },
                 "results": results,

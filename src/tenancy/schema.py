@@ -41,7 +41,7 @@ def validator(name: str) -> jsonschema.protocols.Validator:
     schema = resources.schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)  # type: ignore[no-any-return]
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def check(document: Document, schema_name: str) -> list[Diagnostic]:
@@ -60,7 +60,9 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
     custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
 
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        allowed = (
+            sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        )
         for key in _unexpected_keys(error):
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else _allowed_hint(allowed)
@@ -74,7 +76,9 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
             )
         return
     if keyword == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else str(error.validator_value)
+        missing = (
+            error.message.split("'")[1] if "'" in error.message else str(error.validator_value)
+        )
         yield _make(
             document,
             path,
@@ -88,9 +92,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
         # jsonschema descends into each key without adding it to the path: the key is the
         # instance, and the path is the object that holds it.
         key = str(error.instance)
-        yield _make(
-            document, [*path, key], "key", "schema-key-name", f"key {key!r} {custom}", None
-        )
+        yield _make(document, [*path, key], "key", "schema-key-name", f"key {key!r} {custom}", None)
         return
 
     if "dependentSchemas" in error.schema_path:
@@ -103,14 +105,14 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
 
     value = error.instance
     shown = _show(value)
-    hint: str | None = None
+    expected: Any = error.validator_value
+    hint = None
     if keyword == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in expected)
         message = f"{where} {shown} is not one of: {options}"
-        close = difflib.get_close_matches(str(value), [str(v) for v in error.validator_value], n=1)
+        close = difflib.get_close_matches(str(value), [str(v) for v in expected], n=1)
         hint = f"did you mean {close[0]!r}?" if close else None
     elif keyword == "type":
-        expected = error.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
         wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
         message = f"{where} must be {wanted}, got {_type_of(value)} {shown}"
@@ -118,13 +120,13 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
     elif keyword in {"pattern", "format"} and custom:
         message = f"{where} {shown} {custom}"
     elif keyword == "format":
-        message = f"{where} {shown} is not a valid {error.validator_value}"
+        message = f"{where} {shown} is not a valid {expected}"
     elif keyword == "uniqueItems":
         message = f"{where} lists {_first_duplicate(value)!r} more than once"
     elif keyword == "const":
-        message = f"{where} must be {error.validator_value!r}, got {shown}"
+        message = f"{where} must be {expected!r}, got {shown}"
     elif keyword == "maxLength":
-        message = f"{where} {shown} is longer than {error.validator_value} characters"
+        message = f"{where} {shown} is longer than {expected} characters"
     elif keyword == "minLength":
         message = f"{where} must not be empty"
     else:
@@ -146,12 +148,11 @@ def _make(
 
 
 def _unexpected_keys(error: ValidationError) -> list[str]:
+    """Keys not declared in `properties` (tenancy's schemas use no patternProperties)."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     known = set(schema.get("properties", {}))
-    patterns = schema.get("patternProperties", {})
-    if patterns:  # pragma: no cover - no tenancy schema combines the two
-        return [str(k) for k in error.instance if k not in known]
-    return [str(k) for k in error.instance if k not in known]
+    instance: Any = error.instance
+    return [str(k) for k in instance if k not in known]
 
 
 def _describe(path: list[Any]) -> str:

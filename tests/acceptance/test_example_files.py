@@ -24,9 +24,7 @@ def _kind(path: Path) -> str:
 
 
 def _inputs(folder: str) -> list[Path]:
-    return sorted(
-        p for p in (EXAMPLES / folder).iterdir() if p.suffix in {".yaml", ".json"}
-    )
+    return sorted(p for p in (EXAMPLES / folder).iterdir() if p.suffix in {".yaml", ".json"})
 
 
 def _findings(path: Path) -> list[tuple[int, int, str]]:

@@ -63,7 +63,7 @@ def test_findings_exit_1_with_position(run: RunCli, workdir: Path) -> None:
     write(workdir, "r.yaml", BAD_ROSTER)
     result = run("validate", "--roster", "r.yaml", "--no-policies", "-f", "text")
     assert result.exit_code == 1
-    assert "r.yaml:2:54: [error] users.ada.tier \"wizard\" is not one of" in result.output
+    assert 'r.yaml:2:54: [error] users.ada.tier "wizard" is not one of' in result.output
     assert "(schema-enum)" in result.output
 
 

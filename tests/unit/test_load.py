@@ -60,7 +60,10 @@ def test_locate_keys_values_and_items() -> None:
             tier: power-user
         """
     )
-    assert (doc.locate(["users", "ada", "tier"]).line, doc.locate(["users", "ada", "tier"]).column) == (2, 9)
+    assert (
+        doc.locate(["users", "ada", "tier"]).line,
+        doc.locate(["users", "ada", "tier"]).column,
+    ) == (2, 9)
     value = doc.locate(["users", "ada", "tier"], at="value")
     assert (value.line, value.column) == (2, 15)
     item = doc.locate(["users", "ada", "namespaces", 1])
@@ -91,8 +94,10 @@ def test_locate_keys_values_and_items() -> None:
         ("a: !!int x\n", [(1, 4, "yaml-bad-scalar")]),
     ],
 )
-def test_bad_yaml_gets_a_positioned_diagnostic(text: str, expected: list[tuple[int, int, str]]) -> None:
-    """Each kind of bad YAML is refused with a diagnostic at the offending token, not a traceback."""
+def test_bad_yaml_gets_a_positioned_diagnostic(
+    text: str, expected: list[tuple[int, int, str]]
+) -> None:
+    """Each kind of bad YAML is refused with a diagnostic at the offending token."""
     document, problems = parse_yaml("f.yaml", text)
     assert document is None
     assert codes(problems) == expected
@@ -208,8 +213,10 @@ def test_loader_never_raises_on_bytes(raw: bytes) -> None:
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)
+        ),
         max_leaves=20,
     )
 )

@@ -66,7 +66,9 @@ class PolicySet:
     modules: tuple[PolicyModule, ...]
 
     def packages(self, stage: Stage) -> tuple[str, ...]:
-        return tuple(sorted({m.package for m in self.modules if not m.is_test and m.stage == stage}))
+        return tuple(
+            sorted({m.package for m in self.modules if not m.is_test and m.stage == stage})
+        )
 
     def refs(self, stage: Stage) -> tuple[str, ...]:
         refs = {
@@ -140,12 +142,17 @@ def _rules_of(module: PolicyModule) -> Iterable[Rule]:
             continue
         head = lines[line - 1] if line - 1 < len(lines) else ""
         kind = "warn" if head.startswith("warn") else "deny"
-        severity = custom.get("severity") or ("warning" if kind == "warn" else "error")
+        declared = str(custom.get("severity") or ("warning" if kind == "warn" else "error"))
+        severity: Severity = "error"
+        if declared == "warning":
+            severity = "warning"
+        elif declared == "info":
+            severity = "info"
         yield Rule(
             package=module.package,
             kind=kind,
             code=str(code),
-            severity=severity if severity in ("error", "warning", "info") else "error",
+            severity=severity,
             title=str(block.get("title", code)),
             description=" ".join(str(block.get("description", "")).split()),
             file=module.path,

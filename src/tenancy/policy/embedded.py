@@ -18,7 +18,7 @@ from tenancy.errors import PolicyEngineError
 # regorus appends a Rust backtrace to every error message when this is 1 (it is on some hosts).
 os.environ["RUST_BACKTRACE"] = "0"
 
-import regorus  # noqa: E402  (must see RUST_BACKTRACE at import)
+import regorus
 
 
 class EmbeddedEngine:
