@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from tenancy import __version__, files, resources
+from tenancy import __version__, catalogue, files, regotest, resources
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
 from tenancy.errors import Diagnostic, ExitCode, Report, TenancyError, sort_diagnostics
@@ -41,6 +41,14 @@ class ValidateParams:
     opa_url: str | None
     policies: bool
     strict: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestParams:
+    coverage: bool
+    match: str | None
+    config: Path | None
+    format: str
 
 
 class UsageError(click.UsageError):
@@ -133,6 +141,74 @@ def validate(
 def schema_command(name: str) -> None:
     """Print a built-in JSON Schema (roster, k8s_users, tenancy, waivers)."""
     click.echo(resources.schema_text(name), nl=False)
+
+
+@cli.command(name="test")
+@click.option(
+    "--coverage", is_flag=True, help="Require each rule to have a firing and a quiet case."
+)
+@click.option("--run", "match", metavar="TEXT", help="Only tests whose name contains TEXT.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="tenancy.yaml whose extra policy directories are included.",
+)
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def test_command(coverage: bool, match: str | None, config_path: Path | None, fmt: str) -> None:
+    """Run every *_test.rego test rule in the embedded engine (one result per test)."""
+    raise SystemExit(
+        run_test(TestParams(coverage=coverage, match=match, config=config_path, format=fmt))
+    )
+
+
+@cli.command(name="rules")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="tenancy.yaml whose extra policy directories are included.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+def rules_command(config_path: Path | None, fmt: str) -> None:
+    """List the rule catalogue from the policies' METADATA."""
+    policies = files.read_policies(policy_dirs(optional_config(config_path)))
+    click.echo(catalogue.render(policies.catalogue(), fmt), nl=False)
+
+
+def optional_config(path: Path | None) -> Config:
+    """The config when there is one; commands that only need policy directories use this."""
+    found = path or files.find_config(Path.cwd())
+    if found is None:
+        return Config()
+    config, problems = load_config(InputParams(config=found, roster=None, k8s_users=None))
+    if config is None:
+        emit(Report(diagnostics=tuple(sort_diagnostics(problems))), "text")
+        raise SystemExit(ExitCode.FINDINGS)
+    return config
+
+
+def run_test(params: TestParams) -> ExitCode:
+    policies = files.read_policies(policy_dirs(optional_config(params.config)))
+    outcome = regotest.run(policies, match=params.match)
+    click.echo(
+        catalogue.render_tests(outcome, fmt=params.format, coverage=params.coverage), nl=False
+    )
+    failed = any(not r.passed for r in outcome.results)
+    uncovered = params.coverage and any(not c.covered for c in outcome.coverage)
+    if not outcome.results:
+        click.echo("no Rego tests found", err=True)
+        return ExitCode.FINDINGS
+    return ExitCode.FINDINGS if failed or uncovered else ExitCode.OK
 
 
 def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:

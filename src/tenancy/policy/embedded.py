@@ -24,8 +24,10 @@ import regorus
 class EmbeddedEngine:
     """Compiles the modules once; each `query` sets the input and evaluates the refs."""
 
-    def __init__(self, modules: Mapping[str, str]) -> None:
+    def __init__(self, modules: Mapping[str, str], *, gather_prints: bool = False) -> None:
         self._engine = regorus.Engine()
+        if gather_prints:
+            self._engine.set_gather_prints(True)
         for path in sorted(modules):
             try:
                 self._engine.add_policy(path, modules[path])
@@ -51,6 +53,10 @@ class EmbeddedEngine:
             return json.loads(self._engine.eval_rule_as_json(ref))
         except RuntimeError as exc:
             raise PolicyEngineError(f"evaluating {ref} failed:{_clean(exc)}") from exc
+
+    def take_prints(self) -> list[str]:
+        """Lines printed by `print()` since the last call (when gathering is on)."""
+        return [str(line) for line in self._engine.take_prints()]
 
 
 def _clean(exc: BaseException) -> str:
