@@ -17,12 +17,6 @@ declare -A MODULE=(
   [conftest]=github.com/open-policy-agent/conftest
   [kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform
 )
-declare -A MODULE_ROOT=(
-  [opa]=github.com/open-policy-agent/opa
-  [regal]=github.com/styrainc/regal
-  [conftest]=github.com/open-policy-agent/conftest
-  [kubeconform]=github.com/yannh/kubeconform
-)
 declare -A VERSION=(
   [opa]=v1.22.3
   [regal]=v0.35.1
@@ -48,7 +42,7 @@ for tool in "${tools[@]}"; do
   (
     cd "$work"
     go mod init tenancy-tools >/dev/null 2>&1
-    GOFLAGS=-mod=mod go get "${MODULE_ROOT[$tool]}@$version" >/dev/null
+    GOFLAGS=-mod=mod go get "$module@$version" >/dev/null
     CGO_ENABLED=0 go build -trimpath -o "$bin/$tool" "$module"
   )
   rm -rf "$work"

@@ -4,8 +4,7 @@
 #   Checks names that must be reserved-free or unique across all users:
 #   namespaces, k8s_users keys, emails, Authentik users, roster k8s_user joins
 #   and DNS domains. Every uniqueness check reports each claim except the
-#   first (ordered by file, user and position) and points back at that first
-#   claim.
+#   first (ordered by user and position) and points back at that first claim.
 package names
 
 _roster := object.get(input, ["roster", "users"], {})
@@ -16,42 +15,99 @@ _reserved_namespaces := {ns | some ns in object.get(input, ["config", "reserved_
 
 _reserved_user_keys := {key | some key in object.get(input, ["config", "reserved_user_keys"], [])}
 
-_zones := [lower(zone) | some zone in object.get(input, ["config", "zones"], [])]
+_zones := [_fold(zone) | some zone in object.get(input, ["config", "zones"], [])]
 
-# Uniqueness checks group [name, claim] pairs by sorting them, which puts equal
-# names next to each other: O(n log n) in OPA and regorus alike, where a
-# multi-value rule (`x[name] contains claim`) or a nested comprehension is
-# quadratic in one engine or the other.
-#
-# The result holds [name, claim, first] for every claim after the first
-# (smallest) claim of its name.
-_repeats(pairs) := {[name, claim, first[name]] | some [name, claim] in later} if {
+# Cost model: every check makes one cheap pass over flat lists of names;
+# per-claim work happens only for the few names that are flagged. Grouping
+# with a multi-value rule (`x[name] contains claim`) or a nested comprehension
+# is quadratic in OPA or regorus, so it is never used. Collections passed to
+# functions are named rules: OPA re-evaluates a comprehension argument at
+# every use inside the function.
+
+# The names that occur more than once in a list. Sorting puts equal names next
+# to each other; comparing each with its predecessor finds the repeats.
+_duplicated(names) := {name |
+	some i, name in array.slice(sorted, 1, count(sorted))
+	sorted[i] == name
+} if {
+	sorted := sort(names)
+}
+
+# Case folding is ASCII-only: OPA and regorus lower-case some non-ASCII
+# letters differently (final sigma), and emails and DNS names compare
+# case-insensitively only in ASCII anyway.
+_ascii_lower := {
+	"A": "a", "B": "b", "C": "c", "D": "d", "E": "e", "F": "f", "G": "g",
+	"H": "h", "I": "i", "J": "j", "K": "k", "L": "l", "M": "m", "N": "n",
+	"O": "o", "P": "p", "Q": "q", "R": "r", "S": "s", "T": "t", "U": "u",
+	"V": "v", "W": "w", "X": "x", "Y": "y", "Z": "z",
+}
+
+_fold(s) := strings.replace_n(_ascii_lower, s)
+
+# _fold of every string, in one builtin call when no string contains a
+# newline (the usual case), else one call per string.
+_fold_all(strings) := folded if {
+	folded := split(_fold(concat("\n", strings)), "\n")
+	count(folded) == count(strings)
+} else := [_fold(s) | some s in strings]
+
+# [name, claim, first] for every claim of a name after its first (smallest)
+# claim. Only ever called with the claims of flagged names; sorting keeps it
+# linear in their number.
+_repeats(pairs) := {[name, claim, first[name]] |
+	some [name, claim] in pairs
+	claim != first[name]
+} if {
 	sorted := sort(pairs)
-	n := count(sorted)
-	previous := array.slice(sorted, 0, n - 1)
-	later := [pair | some i, pair in array.slice(sorted, 1, n); previous[i][0] == pair[0]]
-	repeated := {pair[0] | some pair in later}
 	first := {name: claim |
 		some i, [name, claim] in sorted
-		name in repeated
 		not sorted[i - 1][0] == name
 	}
 }
 
-# Every namespace listed anywhere, keyed per file: the roster and k8s_users
-# each describe every owner once, so a namespace may appear once in each. The
-# claim is the JSON path of the list element.
-_namespace_pairs contains [["roster", ns], ["roster", "users", os_user, "namespaces", i]] if {
+_roster_namespaces := [ns | some row in _roster; some ns in row.namespaces]
+
+_k8s_namespaces := [ns | some entry in _k8s; some ns in entry.namespaces]
+
+# Per file: the roster and k8s_users each describe every owner once, so a
+# namespace may appear once in each.
+_duplicated_namespaces := {
+	"roster": _duplicated(_roster_namespaces),
+	"k8s_users": _duplicated(_k8s_namespaces),
+}
+
+# Membership in a list is a native scan, so this costs no Rego step per
+# namespace (there are few reserved names).
+_reserved_in_use := {ns | some ns in _reserved_namespaces; _listed(ns)}
+
+_listed(ns) if ns in _roster_namespaces
+
+_listed(ns) if ns in _k8s_namespaces
+
+_flagged_namespaces := (_reserved_in_use | _duplicated_namespaces.roster) | _duplicated_namespaces.k8s_users
+
+# [file, namespace, JSON path of the list element] for flagged namespaces.
+_flagged_claims contains ["roster", ns, ["roster", "users", os_user, "namespaces", i]] if {
+	count(_flagged_namespaces) > 0
 	some os_user, row in _roster
-	some i, ns in object.get(row, "namespaces", [])
+	some i, ns in row.namespaces
+	ns in _flagged_namespaces
 }
 
-_namespace_pairs contains [["k8s_users", ns], ["k8s_users", user, "namespaces", i]] if {
+_flagged_claims contains ["k8s_users", ns, ["k8s_users", user, "namespaces", i]] if {
+	count(_flagged_namespaces) > 0
 	some user, entry in _k8s
-	some i, ns in object.get(entry, "namespaces", [])
+	some i, ns in entry.namespaces
+	ns in _flagged_namespaces
 }
 
-_namespace_repeats := _repeats(_namespace_pairs)
+_duplicated_namespace_claims := {[[file, ns], path] |
+	some [file, ns, path] in _flagged_claims
+	ns in _duplicated_namespaces[file]
+}
+
+_namespace_repeats := _repeats(_duplicated_namespace_claims)
 
 _owner(path) := path[2] if path[0] == "roster"
 
@@ -78,8 +134,8 @@ _also_claimed(ns, path, first) := sprintf("namespace \"%s\" is also claimed by \
 #   code: namespace-reserved
 #   severity: error
 deny contains v if {
-	some [[_, ns], path] in _namespace_pairs
-	ns in _reserved_namespaces
+	some [_, ns, path] in _flagged_claims
+	ns in _reserved_in_use
 	v := {
 		"code": "namespace-reserved",
 		"msg": sprintf("namespace \"%s\" is reserved for the platform; tenants may only own new, tenant-only namespaces", [ns]),
@@ -122,8 +178,8 @@ deny contains v if {
 #   code: user-key-reserved
 #   severity: error
 deny contains v if {
-	some user, _ in _k8s
-	user in _reserved_user_keys
+	some user in _reserved_user_keys
+	_k8s[user]
 	v := {
 		"code": "user-key-reserved",
 		"msg": sprintf("user key \"%s\" is reserved (it would own Vault path secret/data/%s of a platform service); choose another key", [user, user]),
@@ -131,12 +187,23 @@ deny contains v if {
 	}
 }
 
-_email_repeats := _repeats({[lower(entry.email), user] | some user, entry in _k8s})
+_emails := [entry.email | some entry in _k8s]
+
+_duplicated_emails := _duplicated(_fold_all(_emails))
+
+_email_claims := {[email, user] |
+	count(_duplicated_emails) > 0
+	some user, entry in _k8s
+	email := _fold(entry.email)
+	email in _duplicated_emails
+}
+
+_email_repeats := _repeats(_email_claims)
 
 # METADATA
 # title: Duplicate email
 # description: |
-#   Emails in k8s_users must be unique, compared case-insensitively. The email
+#   Emails in k8s_users must be unique, compared ignoring ASCII case. The email
 #   is the OIDC username, the RBAC subject and the Vault entity alias, so two
 #   users with one email would share one identity, and Vault rejects the
 #   second alias at apply. Fix: give each user their own email.
@@ -154,7 +221,17 @@ deny contains v if {
 	}
 }
 
-_authentik_user_repeats := _repeats({[row.authentik_user, os_user] | some os_user, row in _roster})
+_authentik_users := [row.authentik_user | some row in _roster]
+
+_duplicated_authentik_users := _duplicated(_authentik_users)
+
+_authentik_user_claims := {[row.authentik_user, os_user] |
+	count(_duplicated_authentik_users) > 0
+	some os_user, row in _roster
+	row.authentik_user in _duplicated_authentik_users
+}
+
+_authentik_user_repeats := _repeats(_authentik_user_claims)
 
 # METADATA
 # title: Duplicate Authentik user
@@ -176,7 +253,17 @@ deny contains v if {
 	}
 }
 
-_k8s_user_repeats := _repeats({[row.k8s_user, os_user] | some os_user, row in _roster})
+_k8s_users := [row.k8s_user | some row in _roster]
+
+_duplicated_k8s_users := _duplicated(_k8s_users)
+
+_k8s_user_claims := {[row.k8s_user, os_user] |
+	count(_duplicated_k8s_users) > 0
+	some os_user, row in _roster
+	row.k8s_user in _duplicated_k8s_users
+}
+
+_k8s_user_repeats := _repeats(_k8s_user_claims)
 
 # METADATA
 # title: k8s_user shared by roster rows
@@ -199,34 +286,97 @@ deny contains v if {
 }
 
 # An RFC 1123 DNS name: dot-separated labels of 1-63 letters, digits and
-# inner hyphens, 253 characters at most. A bare label is one label.
-_dns_name := `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$`
+# inner hyphens, 253 characters at most. A bare label is one label. Lengths
+# are checked apart from the shape, which keeps the compiled regexes under
+# regorus's size limit.
+_label := `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+
+_dns_name := sprintf(`^%s(\.%s)*$`, [_label, _label])
+
+# The same for a comma-separated list: one regex call checks every domain
+# when all are valid, which is the common case.
+_dns_names := sprintf(`^(%s(\.%s)*(,%s(\.%s)*)*)?$`, [_label, _label, _label, _label])
+
+_domains_as_written := [domain | some entry in _k8s; some domain in entry.domains]
+
+_domains := _fold_all(_domains_as_written)
+
+_all_domains_valid if {
+	joined := concat(",", _domains)
+	regex.match(_dns_names, joined)
+	not regex.match(`[a-z0-9-]{64}`, joined)
+	not regex.match(`[a-z0-9.-]{254}`, joined)
+}
 
 _valid_domain(domain) if {
-	regex.match(_dns_name, lower(domain))
+	regex.match(_dns_name, domain)
+	not regex.match(`[a-z0-9-]{64}`, domain)
 	count(domain) <= 253
 }
 
-_domain_claims contains [user, i, domain] if {
-	some user, entry in _k8s
-	some i, domain in object.get(entry, "domains", [])
+# Folded invalid domains.
+_invalid_domains := {domain |
+	not _all_domains_valid
+	some domain in _domains
+	not _valid_domain(domain)
 }
 
-_in_zone(domain) if {
-	some zone in _zones
-	domain == zone
-}
+_zone_suffixes := {concat("", [".", zone]) | some zone in _zones}
 
-_in_zone(domain) if {
-	some zone in _zones
-	endswith(domain, concat("", [".", zone]))
+# Each domain with a leading dot, so that one suffix match against ".<zone>"
+# also accepts the zone apex itself.
+_dotted_domains := dotted if {
+	dotted := split(concat("", [".", concat("\n.", _domains)]), "\n")
+	count(dotted) == count(_domains)
+} else := [concat("", [".", domain]) | some domain in _domains]
+
+# Folded valid domains outside every zone: a full name not equal to or under
+# a zone, or any name when no zone is configured.
+_outside_zone := {domain |
+	count(_zones) > 0
+	some i, dotted in _dotted_domains
+	not strings.any_suffix_match(dotted, _zone_suffixes)
+	domain := _domains[i]
+	contains(domain, ".")
+	not domain in _invalid_domains
+} | {domain |
+	count(_zones) == 0
+	some domain in _domains
+	not domain in _invalid_domains
 }
 
 # A bare label is created in the first (primary) zone.
-_fqdn(domain) := concat(".", [lower(domain), _zones[0]]) if {
-	not contains(domain, ".")
+_label_suffix := concat("", [".", _zones[0]]) if {
 	count(_zones) > 0
-} else := lower(domain)
+} else := ""
+
+_fqdn(domain) := _fold(domain) if contains(domain, ".")
+
+_fqdn(domain) := concat("", [_fold(domain), _label_suffix]) if not contains(domain, ".")
+
+_domain_names := array.concat(
+	[domain | some domain in _domains; contains(domain, ".")],
+	[concat("", [domain, _label_suffix]) | some domain in _domains; not contains(domain, ".")],
+)
+
+_duplicated_domains := _duplicated(_domain_names)
+
+# Flagged domains as they appear folded in the lists: a duplicated full
+# name L.<primary zone> may also be written as the bare label L.
+_flagged_domains := ((_invalid_domains | _outside_zone) | _duplicated_domains) | {label |
+	_label_suffix != ""
+	some name in _duplicated_domains
+	endswith(name, _label_suffix)
+	label := trim_suffix(name, _label_suffix)
+}
+
+# [user, index, domain as written] for flagged domains.
+_flagged_domain_claims contains [user, i, domain] if {
+	count(_flagged_domains) > 0
+	some user, entry in _k8s
+	some i, domain in entry.domains
+	_fold(domain) in _flagged_domains
+}
 
 # METADATA
 # title: Invalid domain
@@ -240,8 +390,8 @@ _fqdn(domain) := concat(".", [lower(domain), _zones[0]]) if {
 #   code: domain-invalid
 #   severity: error
 deny contains v if {
-	some [user, i, domain] in _domain_claims
-	not _valid_domain(domain)
+	some [user, i, domain] in _flagged_domain_claims
+	_fold(domain) in _invalid_domains
 	v := {
 		"code": "domain-invalid",
 		"msg": sprintf("domain \"%s\" is not a valid DNS name (labels of letters, digits and inner hyphens, separated by dots); correct it", [domain]),
@@ -262,24 +412,13 @@ deny contains v if {
 #   code: domain-outside-zone
 #   severity: error
 deny contains v if {
-	some [user, i, domain] in _domain_claims
-	_valid_domain(domain)
-	_outside_zone(domain)
+	some [user, i, domain] in _flagged_domain_claims
+	_fold(domain) in _outside_zone
 	v := {
 		"code": "domain-outside-zone",
 		"msg": _outside_zone_message(domain),
 		"path": ["k8s_users", user, "domains", i],
 	}
-}
-
-_outside_zone(domain) if {
-	contains(domain, ".")
-	not _in_zone(lower(domain))
-}
-
-_outside_zone(domain) if {
-	not contains(domain, ".")
-	count(_zones) == 0
 }
 
 _outside_zone_message(domain) := sprintf("domain \"%s\" is not in a configured zone (%s); use a name under one of them or add its zone to tenancy.yaml", [
@@ -298,7 +437,13 @@ _outside_zone_message(domain) := sprintf("domain \"%s\" is a bare label but no z
 	count(_zones) == 0
 }
 
-_domain_repeats := _repeats({[_fqdn(domain), [user, i]] | some [user, i, domain] in _domain_claims})
+_duplicated_domain_claims := {[name, [user, i]] |
+	some [user, i, domain] in _flagged_domain_claims
+	name := _fqdn(domain)
+	name in _duplicated_domains
+}
+
+_domain_repeats := _repeats(_duplicated_domain_claims)
 
 _domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [_k8s[user].domains[i], name, user]) if {
 	user == first[0]

@@ -24,6 +24,10 @@ _canonical(key) := object.get(_synonyms, key, key)
 # that every accepted value is a finite number in both OPA and regorus.
 _quantity_pattern := `^\+?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,2}|[numkMGTPE]|[KMGTPE]i)?$`
 
+# Pods is a count, so Kubernetes rejects fractions; plain digits keep the
+# check exact in both engines.
+_pods_pattern := `^\+?[0-9]{1,18}$`
+
 # Decimal suffixes become an exponent of the number text, so that both engines
 # round a decimal value exactly once; binary suffixes are powers of two, which
 # multiply exactly.
@@ -49,26 +53,30 @@ _binary_suffixes := {
 	"Ei": 1152921504606846976,
 }
 
-_is_quantity(s) if regex.match(_quantity_pattern, s)
-
-# Pods is a count, so Kubernetes rejects fractions; plain digits keep the
-# check exact in both engines.
-_pods_pattern := `^\+?[0-9]{1,18}$`
-
-_valid(key, s) if {
-	_canonical(key) != "pods"
-	_is_quantity(s)
+# Every distinct quota string: the users' values, the defaults and the
+# ceilings. Parsing each string once keeps large inputs fast (the same few
+# values repeat across thousands of users).
+_strings contains value if {
+	some entry in _k8s
+	some value in entry.quota
 }
 
-_valid(key, s) if {
-	_canonical(key) == "pods"
-	regex.match(_pods_pattern, s)
+_strings contains value if {
+	some value in _defaults
 }
 
-# The numeric value: cores for cpu, bytes for memory and storage, a count for
-# pods. Defined only for strings that match _quantity_pattern.
+_strings contains value if {
+	some tier in _ceilings
+	some value in tier
+}
+
+# Quantity string -> numeric value: cores for cpu, bytes for memory and
+# storage, a count for pods.
+_numbers := {s: _value(s) | some s in _strings; regex.match(_quantity_pattern, s)}
+
+_counts := {s | some s in _strings; regex.match(_pods_pattern, s)}
+
 _value(s) := to_number(concat("", [_json_number(parts[1]), exponent])) * factor if {
-	_is_quantity(s)
 	parts := regex.find_all_string_submatch_n(_quantity_pattern, s, 1)[0]
 	[exponent, factor] := _scale(parts[3])
 }
@@ -94,7 +102,68 @@ _fraction_digits(parts) := concat("", [".", parts[1]]) if {
 	parts[1] != ""
 } else := ""
 
+_is_quantity(s) if is_number(_numbers[s])
+
+_valid(key, s) if {
+	_canonical(key) != "pods"
+	_is_quantity(s)
+}
+
+_valid(key, s) if {
+	_canonical(key) == "pods"
+	s in _counts
+}
+
 _quota_path(user, key) := ["k8s_users", user, "quota", key]
+
+# Findings depend only on the role and the quota object, and most users share
+# a few of those, so each distinct pair is checked once and users look their
+# pair up. [role, quota] -> set of {code, key, msg, related_key?}.
+_findings_by_quota := {pair: _findings(pair[0], pair[1]) |
+	some pair in {[entry.role, entry.quota] | some entry in _k8s}
+}
+
+_user_findings contains [user, finding] if {
+	some user, entry in _k8s
+	some finding in _findings_by_quota[[entry.role, entry.quota]]
+}
+
+_findings(role, quota) := (_invalid_findings(quota) | _ceiling_findings(role, quota)) | _requests_findings(quota)
+
+_invalid_findings(quota) := {{"code": "quota-invalid-quantity", "key": key, "msg": _invalid_message(key, value)} |
+	some key, value in quota
+	not _valid(key, value)
+}
+
+_invalid_message(key, value) := sprintf("quota %s \"%s\" is not a Kubernetes quantity (for example \"2\", \"500m\", \"4Gi\"); the apiserver would reject it", [key, value]) if {
+	not _is_quantity(value)
+}
+
+_invalid_message(key, value) := sprintf("quota %s \"%s\" must be a whole number written in digits, such as \"20\"", [key, value]) if {
+	_is_quantity(value)
+}
+
+_ceiling_findings(role, quota) := {{"code": "quota-over-ceiling", "key": key, "msg": msg} |
+	some key, value in quota
+	canonical := _canonical(key)
+	ceiling := _ceilings[role][canonical]
+	_numbers[value] > _numbers[ceiling]
+	_valid(key, value)
+	_valid(canonical, ceiling)
+	msg := sprintf("quota %s \"%s\" exceeds the ceiling \"%s\" for tier \"%s\"; lower it or raise quota.ceilings.%s.%s in tenancy.yaml", [
+		key, value, ceiling, role, role, canonical,
+	])
+}
+
+_requests_findings(quota) := {object.union(location, {"code": "quota-requests-over-limits", "msg": msg}) |
+	requests := _memory(quota, "memory_requests")
+	limits := _memory(quota, "memory_limits")
+	_numbers[requests.value] > _numbers[limits.value]
+	location := _requests_location(requests, limits)
+	msg := sprintf("memory requests %s exceed memory limits %s; lower %s or raise memory_limits", [
+		_describe(requests), _describe(limits), requests.key,
+	])
+}
 
 # The memory setting that applies for canonical key: the user's own value, or
 # the default from tenancy.yaml.
@@ -111,6 +180,23 @@ _describe(setting) := sprintf("\"%s\" (default)", [setting.value]) if {
 	setting.from_default
 }
 
+# Point at the user's own setting; both defaults together are a tenancy.yaml
+# problem, not the user's.
+_requests_location(requests, limits) := {"key": requests.key, "related_key": limits.key} if {
+	not requests.from_default
+	not limits.from_default
+}
+
+_requests_location(requests, limits) := {"key": requests.key} if {
+	not requests.from_default
+	limits.from_default
+}
+
+_requests_location(requests, limits) := {"key": limits.key} if {
+	requests.from_default
+	not limits.from_default
+}
+
 # METADATA
 # title: Quota value is not a Kubernetes quantity
 # description: |
@@ -125,22 +211,13 @@ _describe(setting) := sprintf("\"%s\" (default)", [setting.value]) if {
 #   code: quota-invalid-quantity
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
-	some key, value in object.get(entry, "quota", {})
-	not _valid(key, value)
+	some [user, finding] in _user_findings
+	finding.code == "quota-invalid-quantity"
 	v := {
 		"code": "quota-invalid-quantity",
-		"msg": _invalid_message(key, value),
-		"path": _quota_path(user, key),
+		"msg": finding.msg,
+		"path": _quota_path(user, finding.key),
 	}
-}
-
-_invalid_message(key, value) := sprintf("quota %s \"%s\" is not a Kubernetes quantity (for example \"2\", \"500m\", \"4Gi\"); the apiserver would reject it", [key, value]) if {
-	not _is_quantity(value)
-}
-
-_invalid_message(key, value) := sprintf("quota %s \"%s\" must be a whole number written in digits, such as \"20\"", [key, value]) if {
-	_is_quantity(value)
 }
 
 # METADATA
@@ -156,19 +233,12 @@ _invalid_message(key, value) := sprintf("quota %s \"%s\" must be a whole number 
 #   code: quota-over-ceiling
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
-	some key, value in object.get(entry, "quota", {})
-	canonical := _canonical(key)
-	ceiling := _ceilings[entry.role][canonical]
-	_valid(key, value)
-	_valid(canonical, ceiling)
-	_value(value) > _value(ceiling)
+	some [user, finding] in _user_findings
+	finding.code == "quota-over-ceiling"
 	v := {
 		"code": "quota-over-ceiling",
-		"msg": sprintf("quota %s \"%s\" exceeds the ceiling \"%s\" for tier \"%s\"; lower it or raise quota.ceilings.%s.%s in tenancy.yaml", [
-			key, value, ceiling, entry.role, entry.role, canonical,
-		]),
-		"path": _quota_path(user, key),
+		"msg": finding.msg,
+		"path": _quota_path(user, finding.key),
 	}
 }
 
@@ -184,42 +254,16 @@ deny contains v if {
 #   code: quota-requests-over-limits
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
-	quota := object.get(entry, "quota", {})
-	requests := _memory(quota, "memory_requests")
-	limits := _memory(quota, "memory_limits")
-	_valid("memory_requests", requests.value)
-	_valid("memory_limits", limits.value)
-	_value(requests.value) > _value(limits.value)
+	some [user, finding] in _user_findings
+	finding.code == "quota-requests-over-limits"
 	v := object.union(
 		{
 			"code": "quota-requests-over-limits",
-			"msg": sprintf("memory requests %s exceed memory limits %s; lower %s or raise memory_limits", [
-				_describe(requests), _describe(limits), requests.key,
-			]),
+			"msg": finding.msg,
+			"path": _quota_path(user, finding.key),
 		},
-		_requests_location(user, requests, limits),
+		{"related": [_quota_path(user, key)] | key := finding.related_key},
 	)
-}
-
-# Point at the user's own setting; both defaults together are a tenancy.yaml
-# problem, not the user's.
-_requests_location(user, requests, limits) := {
-	"path": _quota_path(user, requests.key),
-	"related": [_quota_path(user, limits.key)],
-} if {
-	not requests.from_default
-	not limits.from_default
-}
-
-_requests_location(user, requests, limits) := {"path": _quota_path(user, requests.key)} if {
-	not requests.from_default
-	limits.from_default
-}
-
-_requests_location(user, requests, limits) := {"path": _quota_path(user, limits.key)} if {
-	requests.from_default
-	not limits.from_default
 }
 
 # METADATA
@@ -236,7 +280,7 @@ _requests_location(user, requests, limits) := {"path": _quota_path(user, limits.
 deny contains v if {
 	some user, entry in _k8s
 	entry.role != "namespace-owner"
-	count(object.get(entry, "quota", {})) > 0
+	count(entry.quota) > 0
 	v := {
 		"code": "quota-on-non-owner",
 		"msg": sprintf("k8s user \"%s\" has role \"%s\" and owns no namespaces, so its quota has no effect; remove the quota or make it a namespace-owner", [user, entry.role]),

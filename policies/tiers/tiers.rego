@@ -23,8 +23,6 @@ _exempt(row) if {
 	row.tier == "admin"
 }
 
-_namespaces(entry) := object.get(entry, "namespaces", [])
-
 # Path of the namespaces list when it is written down, else of the tier or role
 # that requires it.
 _namespaces_path(base, entry, _) := array.concat(base, ["namespaces"]) if {
@@ -98,7 +96,7 @@ deny contains v if {
 deny contains v if {
 	some os_user, row in _roster
 	row.tier == "namespace-owner"
-	count(_namespaces(row)) == 0
+	not row.namespaces[0]
 	v := {
 		"code": "owner-without-namespaces",
 		"msg": sprintf("roster user \"%s\" is a namespace-owner but lists no namespaces; add its namespaces or change its tier", [os_user]),
@@ -120,7 +118,7 @@ deny contains v if {
 deny contains v if {
 	some user, entry in _k8s
 	entry.role == "namespace-owner"
-	count(_namespaces(entry)) == 0
+	not entry.namespaces[0]
 	v := {
 		"code": "owner-without-namespaces",
 		"msg": sprintf("k8s user \"%s\" is a namespace-owner but lists no namespaces; add its namespaces or change its role", [user]),
@@ -141,7 +139,7 @@ deny contains v if {
 deny contains v if {
 	some os_user, row in _roster
 	row.tier != "namespace-owner"
-	count(_namespaces(row)) > 0
+	count(row.namespaces) > 0
 	v := {
 		"code": "namespaces-on-non-owner",
 		"msg": sprintf("roster user \"%s\" has tier \"%s\", and only namespace-owners may set namespaces; remove the list or change the tier", [os_user, row.tier]),
@@ -163,7 +161,7 @@ deny contains v if {
 deny contains v if {
 	some user, entry in _k8s
 	entry.role != "namespace-owner"
-	count(_namespaces(entry)) > 0
+	count(entry.namespaces) > 0
 	v := {
 		"code": "namespaces-on-non-owner",
 		"msg": sprintf("k8s user \"%s\" has role \"%s\", and only namespace-owners may set namespaces; remove the list or change the role", [user, entry.role]),
@@ -186,8 +184,9 @@ deny contains v if {
 deny contains v if {
 	some os_user, row in _roster
 	entry := _k8s[row.k8s_user]
-	roster_ns := {ns | some ns in _namespaces(row)}
-	k8s_ns := {ns | some ns in _namespaces(entry)}
+	not row.namespaces == entry.namespaces
+	roster_ns := {ns | some ns in row.namespaces}
+	k8s_ns := {ns | some ns in entry.namespaces}
 	roster_ns != k8s_ns
 	v := {
 		"code": "namespaces-mismatch",

@@ -222,3 +222,31 @@ test_admins_null_means_no_restriction if {
 	result := tiers.deny with input as _inp(_roster, _k8s)
 	count(_codes(result, "admin-not-allowed")) == 0
 }
+
+test_namespaces_mismatch_absent_roster_list if {
+	k8s := object.union(_k8s, {"brin": {"namespaces": ["brin"]}})
+	result := tiers.deny with input as _inp(_roster, k8s)
+	_codes(result, "namespaces-mismatch") == {{
+		"code": "namespaces-mismatch",
+		"msg": "roster namespaces of \"brin\" differ from k8s_users \"brin\" (only in k8s_users: \"brin\"); list the same namespaces in both files",
+		"path": ["roster", "users", "brin", "k8s_user"],
+		"related": [["k8s_users", "brin", "namespaces"]],
+	}}
+}
+
+test_namespaces_mismatch_absent_k8s_list if {
+	roster := object.union(_roster, {"brin": {"namespaces": ["brin"]}})
+	result := tiers.deny with input as _inp(roster, _k8s)
+	_codes(result, "namespaces-mismatch") == {{
+		"code": "namespaces-mismatch",
+		"msg": "roster namespaces of \"brin\" differ from k8s_users \"brin\" (only in roster: \"brin\"); list the same namespaces in both files",
+		"path": ["roster", "users", "brin", "namespaces"],
+		"related": [["k8s_users", "brin", "role"]],
+	}}
+}
+
+test_namespaces_absent_and_empty_are_equal if {
+	roster := object.union(_roster, {"ada": {"namespaces": []}})
+	k8s := object.union(object.remove(_k8s, ["ada"]), {"ada": {"role": "admin", "email": "ada@example.org"}})
+	count(tiers.deny) == 0 with input as _inp(roster, k8s)
+}

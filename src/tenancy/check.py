@@ -6,6 +6,7 @@ stage sees only schema-valid inputs, so every policy can rely on types (DESIGN.m
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from tenancy.errors import Diagnostic, Location, Report, sort_diagnostics
 from tenancy.load import Document, parse_bytes
 from tenancy.model import Config, InputName
 from tenancy.policy import PolicyEngine, PolicySet, evaluate
+from tenancy.waivers import apply as apply_waivers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +65,8 @@ def check(
     *,
     engine: PolicyEngine | None,
     policies: PolicySet | None,
+    waivers: InputFile | None = None,
+    today: datetime.date | None = None,
 ) -> Checked:
     """Run every stage that can run; `engine=None` stops after the schema stage."""
     documents, diagnostics = load_inputs(files, config)
@@ -87,10 +91,19 @@ def check(
                 source="policy",
             )
         )
+    shown = [file.shown for file in files]
+    if waivers is not None:
+        diagnostics.extend(waivers.problems)
+        document = None
+        if waivers.raw is not None:
+            document, problems = parse_bytes(waivers.shown, waivers.raw, max_depth=config.max_depth)
+            diagnostics.extend(problems)
+        diagnostics = apply_waivers(diagnostics, document, today or datetime.date.today())
+        shown.append(waivers.shown)
     return Checked(
         report=Report(
             diagnostics=tuple(sort_diagnostics(diagnostics)),
-            files=tuple(file.shown for file in files),
+            files=tuple(shown),
         ),
         documents=documents,
     )

@@ -39,6 +39,7 @@ class ValidateParams:
     format: str
     engine: str
     opa_url: str | None
+    waivers: Path | None
     policies: bool
     strict: bool
 
@@ -109,6 +110,12 @@ def cli() -> None:
     help="Rego engine: in-process, or a real OPA server at --opa-url.",
 )
 @click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(path_type=Path),
+    help="Waivers file (default: the config's `waivers`, waivers.yaml beside it).",
+)
 @click.option("--no-policies", is_flag=True, help="Run the schema stage only.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 def validate(
@@ -118,6 +125,7 @@ def validate(
     fmt: str,
     engine: str,
     opa_url: str | None,
+    waivers_path: Path | None,
     no_policies: bool,
     strict: bool,
 ) -> None:
@@ -130,6 +138,7 @@ def validate(
         format=fmt,
         engine=engine,
         opa_url=opa_url,
+        waivers=waivers_path,
         policies=not no_policies,
         strict=strict,
     )
@@ -281,8 +290,19 @@ def run_validate(params: ValidateParams) -> ExitCode:
     if params.policies:
         policies = files.read_policies(policy_dirs(config))
         engine = build_engine(params.engine, params.opa_url, policies)
-    checked = check(inputs, config, engine=engine, policies=policies)
+    waivers = read_waivers(params.waivers, config)
+    checked = check(inputs, config, engine=engine, policies=policies, waivers=waivers)
     return finish(checked.report, params.format, params.strict)
+
+
+def read_waivers(explicit: Path | None, config: Config) -> InputFile | None:
+    """The waivers file: named on the command line, or the config's (absent is fine then)."""
+    path = explicit or (Path(config.waivers) if config.waivers else None)
+    if path is None or (explicit is None and not path.exists()):
+        return None
+    shown = files.display(path)
+    raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+    return InputFile(name="waivers", shown=shown, raw=raw, problems=tuple(problems))
 
 
 def finish(report: Report, fmt: str, strict: bool) -> ExitCode:

@@ -52,6 +52,8 @@ class Diagnostic:
     source: str = "tenancy"  # which stage produced it: yaml, schema, policy, render, drift
     waived: bool = False
     related: tuple[Location, ...] = field(default=())
+    #: What the finding is about, as `input.key.path` (policy findings; waivers match on it).
+    subject: str | None = None
 
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
         loc = self.location

@@ -11,7 +11,7 @@ from typing import Literal
 
 Tier = Literal["admin", "power-user", "namespace-owner"]
 TIERS: tuple[Tier, ...] = ("admin", "power-user", "namespace-owner")
-InputName = Literal["roster", "k8s_users"]
+InputName = Literal["roster", "k8s_users", "waivers"]
 
 #: The quota keys the live Terraform module reads, in the order they are rendered.
 QUOTA_KEYS = ("cpu_requests", "memory_requests", "memory_limits", "storage", "pods")

@@ -186,6 +186,13 @@ def evaluate(
     return diagnostics
 
 
+def canonical(value: Any) -> Any:
+    """A set of violations in one order, whichever engine produced it (each has its own)."""
+    if isinstance(value, list):
+        return sorted(value, key=lambda item: json.dumps(item, sort_keys=True))
+    return value
+
+
 def _as_list(value: Any, ref: str) -> list[Any]:
     if value is None:
         return []
@@ -226,4 +233,5 @@ def _diagnostic(
         hint=violation.get("hint"),
         source="policy",
         related=related,
+        subject=".".join(str(step) for step in path) if isinstance(path, list) else None,
     )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tenancy.errors import PolicyEngineError
+from tenancy.policy import canonical
 
 # regorus appends a Rust backtrace to every error message when this is 1 (it is on some hosts).
 os.environ["RUST_BACKTRACE"] = "0"
@@ -44,7 +45,7 @@ class EmbeddedEngine:
                 raise PolicyEngineError(f"evaluating data.{ref} failed:{_clean(exc)}") from exc
             value = json.loads(raw)
             if value is not None:
-                results[ref] = value
+                results[ref] = canonical(value)
         return results
 
     def eval_rule(self, ref: str) -> Any:

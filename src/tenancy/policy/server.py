@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tenancy.errors import PolicyEngineError
+from tenancy.policy import canonical
 
 MISSING_SUPPORT_MESSAGE = (
     "--engine opa needs the optional dependency opa-python-client: pip install 'tenancy[opa]'"
@@ -72,18 +73,5 @@ class OpaServerEngine:
             for ref in refs:
                 head, _, rule = ref.rpartition(".")
                 if head == package and rule in document:
-                    results[ref] = _canonical(document[rule])
+                    results[ref] = canonical(document[rule])
         return results
-
-
-def _canonical(value: Any) -> Any:
-    """OPA returns sets as JSON arrays in its own order; sort them as regorus does."""
-    if isinstance(value, list):
-        return sorted(value, key=_sort_key)
-    return value
-
-
-def _sort_key(item: Any) -> str:
-    import json
-
-    return json.dumps(item, sort_keys=True)
