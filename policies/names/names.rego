@@ -7,10 +7,6 @@
 #   first (ordered by user and position) and points back at that first claim.
 package names
 
-_roster := object.get(input, ["roster", "users"], {})
-
-_k8s := object.get(input, "k8s_users", {})
-
 _reserved_namespaces := {ns | some ns in object.get(input, ["config", "reserved_namespaces"], [])}
 
 _reserved_user_keys := {key | some key in object.get(input, ["config", "reserved_user_keys"], [])}
@@ -66,9 +62,9 @@ _repeats(pairs) := {[name, claim, first[name]] |
 	}
 }
 
-_roster_namespaces := [ns | some row in _roster; some ns in row.namespaces]
+_roster_namespaces := [ns | some row in input.roster.users; some ns in row.namespaces]
 
-_k8s_namespaces := [ns | some entry in _k8s; some ns in entry.namespaces]
+_k8s_namespaces := [ns | some entry in input.k8s_users; some ns in entry.namespaces]
 
 # Per file: the roster and k8s_users each describe every owner once, so a
 # namespace may appear once in each.
@@ -90,14 +86,14 @@ _flagged_namespaces := (_reserved_in_use | _duplicated_namespaces.roster) | _dup
 # [file, namespace, JSON path of the list element] for flagged namespaces.
 _flagged_claims contains ["roster", ns, ["roster", "users", os_user, "namespaces", i]] if {
 	count(_flagged_namespaces) > 0
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	some i, ns in row.namespaces
 	ns in _flagged_namespaces
 }
 
 _flagged_claims contains ["k8s_users", ns, ["k8s_users", user, "namespaces", i]] if {
 	count(_flagged_namespaces) > 0
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	some i, ns in entry.namespaces
 	ns in _flagged_namespaces
 }
@@ -179,7 +175,7 @@ deny contains v if {
 #   severity: error
 deny contains v if {
 	some user in _reserved_user_keys
-	_k8s[user]
+	input.k8s_users[user]
 	v := {
 		"code": "user-key-reserved",
 		"msg": sprintf("user key \"%s\" is reserved (it would own Vault path secret/data/%s of a platform service); choose another key", [user, user]),
@@ -187,15 +183,24 @@ deny contains v if {
 	}
 }
 
-_emails := [entry.email | some entry in _k8s]
+_emails := [entry.email | some entry in input.k8s_users]
 
-_duplicated_emails := _duplicated(_fold_all(_emails))
+_folded_emails := _fold_all(_emails)
 
-_email_claims := {[email, user] |
+_duplicated_emails := _duplicated(_folded_emails)
+
+# The duplicated emails as written, so that finding their users needs no
+# folding per user.
+_duplicated_emails_as_written := {_emails[i] |
 	count(_duplicated_emails) > 0
-	some user, entry in _k8s
-	email := _fold(entry.email)
+	some i, email in _folded_emails
 	email in _duplicated_emails
+}
+
+_email_claims := {[_fold(entry.email), user] |
+	count(_duplicated_emails) > 0
+	some user, entry in input.k8s_users
+	entry.email in _duplicated_emails_as_written
 }
 
 _email_repeats := _repeats(_email_claims)
@@ -215,19 +220,19 @@ deny contains v if {
 	some [_, user, first] in _email_repeats
 	v := {
 		"code": "email-duplicate",
-		"msg": sprintf("email \"%s\" is also used by k8s user \"%s\"; each user needs their own email (it is the OIDC username)", [_k8s[user].email, first]),
+		"msg": sprintf("email \"%s\" is also used by k8s user \"%s\"; each user needs their own email (it is the OIDC username)", [input.k8s_users[user].email, first]),
 		"path": ["k8s_users", user, "email"],
 		"related": [["k8s_users", first, "email"]],
 	}
 }
 
-_authentik_users := [row.authentik_user | some row in _roster]
+_authentik_users := [row.authentik_user | some row in input.roster.users]
 
 _duplicated_authentik_users := _duplicated(_authentik_users)
 
 _authentik_user_claims := {[row.authentik_user, os_user] |
 	count(_duplicated_authentik_users) > 0
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	row.authentik_user in _duplicated_authentik_users
 }
 
@@ -253,13 +258,13 @@ deny contains v if {
 	}
 }
 
-_k8s_users := [row.k8s_user | some row in _roster]
+_k8s_users := [row.k8s_user | some row in input.roster.users]
 
 _duplicated_k8s_users := _duplicated(_k8s_users)
 
 _k8s_user_claims := {[row.k8s_user, os_user] |
 	count(_duplicated_k8s_users) > 0
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	row.k8s_user in _duplicated_k8s_users
 }
 
@@ -297,7 +302,7 @@ _dns_name := sprintf(`^%s(\.%s)*$`, [_label, _label])
 # when all are valid, which is the common case.
 _dns_names := sprintf(`^(%s(\.%s)*(,%s(\.%s)*)*)?$`, [_label, _label, _label, _label])
 
-_domains_as_written := [domain | some entry in _k8s; some domain in entry.domains]
+_domains_as_written := [domain | some entry in input.k8s_users; some domain in entry.domains]
 
 _domains := _fold_all(_domains_as_written)
 
@@ -370,12 +375,18 @@ _flagged_domains := ((_invalid_domains | _outside_zone) | _duplicated_domains) |
 	label := trim_suffix(name, _label_suffix)
 }
 
+_flagged_domains_as_written := {_domains_as_written[i] |
+	count(_flagged_domains) > 0
+	some i, domain in _domains
+	domain in _flagged_domains
+}
+
 # [user, index, domain as written] for flagged domains.
 _flagged_domain_claims contains [user, i, domain] if {
 	count(_flagged_domains) > 0
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	some i, domain in entry.domains
-	_fold(domain) in _flagged_domains
+	domain in _flagged_domains_as_written
 }
 
 # METADATA
@@ -445,11 +456,11 @@ _duplicated_domain_claims := {[name, [user, i]] |
 
 _domain_repeats := _repeats(_duplicated_domain_claims)
 
-_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [_k8s[user].domains[i], name, user]) if {
+_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [input.k8s_users[user].domains[i], name, user]) if {
 	user == first[0]
 }
 
-_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is also claimed by \"%s\"", [_k8s[user].domains[i], name, first[0]]) if {
+_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is also claimed by \"%s\"", [input.k8s_users[user].domains[i], name, first[0]]) if {
 	user != first[0]
 }
 

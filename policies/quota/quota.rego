@@ -9,8 +9,6 @@
 #   tenancy.yaml.
 package quota
 
-_k8s := object.get(input, "k8s_users", {})
-
 _defaults := object.get(input, ["config", "quota", "defaults"], {})
 
 _ceilings := object.get(input, ["config", "quota", "ceilings"], {})
@@ -57,7 +55,7 @@ _binary_suffixes := {
 # ceilings. Parsing each string once keeps large inputs fast (the same few
 # values repeat across thousands of users).
 _strings contains value if {
-	some entry in _k8s
+	some entry in input.k8s_users
 	some value in entry.quota
 }
 
@@ -120,11 +118,11 @@ _quota_path(user, key) := ["k8s_users", user, "quota", key]
 # a few of those, so each distinct pair is checked once and users look their
 # pair up. [role, quota] -> set of {code, key, msg, related_key?}.
 _findings_by_quota := {pair: _findings(pair[0], pair[1]) |
-	some pair in {[entry.role, entry.quota] | some entry in _k8s}
+	some pair in {[entry.role, entry.quota] | some entry in input.k8s_users}
 }
 
 _user_findings contains [user, finding] if {
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	some finding in _findings_by_quota[[entry.role, entry.quota]]
 }
 
@@ -278,7 +276,7 @@ deny contains v if {
 #   code: quota-on-non-owner
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	entry.role != "namespace-owner"
 	count(entry.quota) > 0
 	v := {

@@ -6,12 +6,10 @@
 #   directory name under ~/code.
 package repos
 
-_roster := object.get(input, ["roster", "users"], {})
-
 _safe_name := `^[A-Za-z0-9][A-Za-z0-9._-]*$`
 
 _repos contains [os_user, i, repo] if {
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	some i, repo in object.get(row, "repos", [])
 }
 
@@ -31,7 +29,7 @@ _layout_related(os_user, row) := [["roster", "users", os_user, "code_layout"]] i
 #   code: repos-without-workspace
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	count(object.get(row, "repos", [])) > 0
 	layout := object.get(row, "code_layout", "single")
 	layout != "workspace"

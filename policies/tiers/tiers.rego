@@ -7,10 +7,6 @@
 #   and admin is granted only to names on the admin allow-list.
 package tiers
 
-_roster := object.get(input, ["roster", "users"], {})
-
-_k8s := object.get(input, "k8s_users", {})
-
 _exempt_admins := object.get(input, ["config", "exempt_admin_tier_check"], false)
 
 # admins is null (no restriction) or a list of roster os_users and k8s_users keys.
@@ -68,8 +64,8 @@ _difference(only_roster, only_k8s) := sprintf("only in k8s_users: %s", [_quoted(
 #   code: tier-mismatch
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
-	entry := _k8s[row.k8s_user]
+	some os_user, row in input.roster.users
+	entry := input.k8s_users[row.k8s_user]
 	row.tier != entry.role
 	not _exempt(row)
 	v := {
@@ -94,7 +90,7 @@ deny contains v if {
 #   code: owner-without-namespaces
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	row.tier == "namespace-owner"
 	not row.namespaces[0]
 	v := {
@@ -116,7 +112,7 @@ deny contains v if {
 #   code: owner-without-namespaces
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	entry.role == "namespace-owner"
 	not entry.namespaces[0]
 	v := {
@@ -137,7 +133,7 @@ deny contains v if {
 #   code: namespaces-on-non-owner
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	row.tier != "namespace-owner"
 	count(row.namespaces) > 0
 	v := {
@@ -159,7 +155,7 @@ deny contains v if {
 #   code: namespaces-on-non-owner
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	entry.role != "namespace-owner"
 	count(entry.namespaces) > 0
 	v := {
@@ -182,8 +178,8 @@ deny contains v if {
 #   code: namespaces-mismatch
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
-	entry := _k8s[row.k8s_user]
+	some os_user, row in input.roster.users
+	entry := input.k8s_users[row.k8s_user]
 	not row.namespaces == entry.namespaces
 	roster_ns := {ns | some ns in row.namespaces}
 	k8s_ns := {ns | some ns in entry.namespaces}
@@ -211,7 +207,7 @@ deny contains v if {
 #   code: admin-not-allowed
 #   severity: error
 deny contains v if {
-	some os_user, row in _roster
+	some os_user, row in input.roster.users
 	row.tier == "admin"
 	_admins_restricted
 	not os_user in _admins
@@ -235,7 +231,7 @@ deny contains v if {
 #   code: admin-not-allowed
 #   severity: error
 deny contains v if {
-	some user, entry in _k8s
+	some user, entry in input.k8s_users
 	entry.role == "admin"
 	_admins_restricted
 	not user in _admins
@@ -260,8 +256,8 @@ deny contains v if {
 #   code: grant-pending
 #   severity: warning
 warn contains v if {
-	some os_user, row in _roster
-	not _k8s[row.k8s_user]
+	some os_user, row in input.roster.users
+	not input.k8s_users[row.k8s_user]
 	not _exempt(row)
 	v := {
 		"code": "grant-pending",

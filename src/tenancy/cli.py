@@ -14,7 +14,11 @@ from typing import NoReturn
 
 import click
 
-from tenancy import __version__, catalogue, files, regotest, resources
+from tenancy import __version__, catalogue, files, regotest, resources, write
+from tenancy.audit import audit
+from tenancy.model import build
+from tenancy.render import profiles
+from tenancy.render import render as render_tree
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
 from tenancy.errors import Diagnostic, ExitCode, Report, TenancyError, sort_diagnostics
@@ -50,6 +54,16 @@ class TestParams:
     match: str | None
     config: Path | None
     format: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderParams:
+    inputs: InputParams
+    output: Path | None
+    check: bool
+    format: str
+    engine: str
+    opa_url: str | None
 
 
 class UsageError(click.UsageError):
@@ -143,6 +157,56 @@ def validate(
         strict=strict,
     )
     raise SystemExit(run_validate(params))
+
+
+@cli.command()
+@input_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output directory (default: the config's `output`, else ./manifests).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 listing every modified, missing and orphan file.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES),
+    default="auto",
+    show_default=True,
+    help="Format of findings.",
+)
+@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
+@click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
+def render(
+    config_path: Path | None,
+    roster: Path | None,
+    k8s_users: Path | None,
+    output: Path | None,
+    check: bool,
+    fmt: str,
+    engine: str,
+    opa_url: str | None,
+) -> None:
+    """Render the inputs into Kubernetes and Vault manifests (only inputs that validate).
+
+    The output is byte-for-byte deterministic; the tree is swapped in atomically and only files
+    tenancy wrote before (listed in INDEX.json) are ever deleted.
+    """
+    params = RenderParams(
+        inputs=InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        output=output,
+        check=check,
+        format=fmt,
+        engine=engine,
+        opa_url=opa_url,
+    )
+    raise SystemExit(run_render(params))
 
 
 @cli.command(name="schema")
@@ -303,6 +367,63 @@ def read_waivers(explicit: Path | None, config: Config) -> InputFile | None:
     shown = files.display(path)
     raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
     return InputFile(name="waivers", shown=shown, raw=raw, problems=tuple(problems))
+
+
+def input_sources(config: Config) -> dict[str, str]:
+    """How generated headers name the inputs: relative to the config file, POSIX, stable."""
+    base = Path(config.path).parent if config.path else Path.cwd()
+    names = {}
+    for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
+        if value is None:
+            names[name] = name
+            continue
+        path = Path(value)
+        names[name] = Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    return names
+
+
+def run_render(params: RenderParams) -> ExitCode:
+    config, problems = load_config(params.inputs)
+    if config is None:
+        return finish(Report(diagnostics=tuple(sort_diagnostics(problems))), params.format, False)
+    if config.roster is None or config.k8s_users is None:
+        raise UsageError("render needs both inputs: --roster PATH and --k8s-users PATH")
+    policies = files.read_policies(policy_dirs(config))
+    engine = build_engine(params.engine, params.opa_url, policies)
+    checked = check(
+        read_inputs(config),
+        config,
+        engine=engine,
+        policies=policies,
+        waivers=read_waivers(None, config),
+    )
+    if not checked.report.ok:
+        click.echo("tenancy render: the inputs do not validate; nothing was rendered", err=True)
+        return finish(checked.report, params.format, False)
+    output = params.output or Path(config.output)
+    shown = files.display(output)
+    inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
+    rendered, problems = render_tree(
+        inventory, profiles.load(), sources=input_sources(config), output=shown
+    )
+    problems += audit(engine, policies, rendered, config, shown)
+    if params.check:
+        problems += write.compare(output, rendered, shown)
+    report = Report(
+        diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
+        files=(*checked.report.files, shown),
+    )
+    if not report.ok or params.check:
+        return finish(report, params.format, False)
+    result = write.write(output, rendered)
+    code = finish(report, params.format, False)
+    verb = "rendered" if result.changed else "up to date:"
+    click.echo(
+        f"{verb} {len(rendered.files)} files in {shown}"
+        + (f" ({result.removed} removed, {result.kept} hand-added kept)" if result.changed else ""),
+        err=True,
+    )
+    return code
 
 
 def finish(report: Report, fmt: str, strict: bool) -> ExitCode:

@@ -7,7 +7,7 @@ Constructors assume validated input: they run only after the schema and policy s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Tier = Literal["admin", "power-user", "namespace-owner"]
 TIERS: tuple[Tier, ...] = ("admin", "power-user", "namespace-owner")
@@ -111,3 +111,139 @@ class Config:
                 "ceilings": {tier: dict(q) for tier, q in self.quota_ceilings.items()},
             },
         }
+
+
+CodeLayout = Literal["single", "workspace"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """A namespace-owner's per-namespace quota, defaults applied, quantities as text."""
+
+    cpu_requests: str
+    memory_requests: str
+    memory_limits: str
+    pods: str
+    storage: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class K8sUser:
+    """One k8s_users entry. `domains` are fully qualified (labels joined to the first zone)."""
+
+    key: str
+    role: Tier
+    email: str
+    namespaces: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    quota: Quota | None = None  # namespace-owners only
+
+    def identity(self, prefix: str) -> str:
+        """The Kubernetes username the API server derives from the OIDC email claim."""
+        return f"{prefix}{self.email}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RosterUser:
+    os_user: str
+    authentik_user: str
+    k8s_user: str
+    tier: Tier
+    namespaces: tuple[str, ...] = ()
+    code_layout: CodeLayout = "single"
+    repos: tuple[str, ...] = ()
+    claude_auth: bool = True
+    parked: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inventory:
+    """Everything render needs, sorted by key so that input order never matters."""
+
+    users: tuple[K8sUser, ...]
+    roster: tuple[RosterUser, ...]
+    config: Config
+
+    def user(self, key: str) -> K8sUser | None:
+        return next((u for u in self.users if u.key == key), None)
+
+
+def build(roster: object, k8s_users: object, config: Config) -> Inventory:
+    """Build the inventory from schema- and policy-valid plain data (no validation here)."""
+    rows = ((roster or {}).get("users") or {}) if isinstance(roster, dict) else {}
+    entries = k8s_users if isinstance(k8s_users, dict) else {}
+    return Inventory(
+        users=tuple(_k8s_user(key, entries[key], config) for key in sorted(entries)),
+        roster=tuple(_roster_user(name, rows[name]) for name in sorted(rows)),
+        config=config,
+    )
+
+
+def _k8s_user(key: str, entry: dict[str, object], config: Config) -> K8sUser:
+    role: Tier = entry["role"]  # type: ignore[assignment]
+    namespaces = tuple(sorted(_strings(entry.get("namespaces"))))
+    quota = None
+    if role == "namespace-owner":
+        raw = {QUOTA_SYNONYMS.get(k, k): _quantity(v) for k, v in _mapping(entry.get("quota"))}
+        merged = {**config.quota_defaults, **raw}
+        quota = Quota(
+            cpu_requests=merged["cpu_requests"],
+            memory_requests=merged["memory_requests"],
+            memory_limits=merged["memory_limits"],
+            pods=merged["pods"],
+            storage=merged.get("storage"),
+        )
+    zone = config.zones[0] if config.zones else None
+    domains = tuple(
+        sorted(
+            d if "." in d or zone is None else f"{d}.{zone}" for d in _strings(entry.get("domains"))
+        )
+    )
+    return K8sUser(
+        key=key,
+        role=role,
+        email=str(entry["email"]),
+        namespaces=namespaces if role == "namespace-owner" else (),
+        domains=domains if role == "namespace-owner" else (),
+        quota=quota,
+    )
+
+
+def _roster_user(name: str, row: dict[str, object]) -> RosterUser:
+    return RosterUser(
+        os_user=name,
+        authentik_user=str(row["authentik_user"]),
+        k8s_user=str(row["k8s_user"]),
+        tier=row["tier"],  # type: ignore[arg-type]
+        namespaces=tuple(sorted(_strings(row.get("namespaces")))),
+        code_layout=row.get("code_layout", "single"),  # type: ignore[arg-type]
+        repos=tuple(sorted(_strings(row.get("repos")))),
+        claude_auth=bool(row.get("claude_auth", True)),
+        parked=bool(row.get("parked", False)),
+    )
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _mapping(value: object) -> list[tuple[str, object]]:
+    return list(value.items()) if isinstance(value, dict) else []
+
+
+def _quantity(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    """One rendered object: where it goes, what produced it, and its body (canonical order)."""
+
+    path: str  # relative to the output directory, POSIX
+    kind: str
+    name: str
+    namespace: str | None
+    body: dict[str, Any]
+    source: str  # the input key that produced it, e.g. k8s_users.cleo or roster.users.ada

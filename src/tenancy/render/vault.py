@@ -1,0 +1,165 @@
+"""The Vault layer, twice: review files (HCL policies, auth roles, identities as data) and the
+same objects as vault-config-operator resources, whose embedded HCL is the review file byte for
+byte. Pure: Inventory -> (path, text) files and Manifests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenancy.model import Inventory, K8sUser, Manifest, RosterUser
+from tenancy.render.kubernetes import metadata, obj, slug
+from tenancy.render.profiles import Profiles
+from tenancy.render.yaml import dump, header
+
+VCO = "redhatcop.redhat.io/v1alpha1"
+
+
+def hcl(paths: dict[str, list[str]], source: str) -> str:
+    """A Vault policy in canonical form: paths sorted, capabilities sorted, strings JSON-quoted."""
+    blocks = []
+    for path in sorted(paths):
+        capabilities = ", ".join(json.dumps(c) for c in sorted(set(paths[path])))
+        blocks.append(f"path {json.dumps(path)} {{\n  capabilities = [{capabilities}]\n}}\n")
+    return header(source) + "\n" + "\n".join(blocks)
+
+
+def owner_policy(user: K8sUser, profiles: Profiles) -> tuple[str, dict[str, list[str]]]:
+    spec = profiles.namespace_owner_policy
+    paths: dict[str, list[str]] = {}
+    for item in spec["paths"]:
+        paths[item["path"].format(user=user.key)] = list(item["capabilities"])
+    for namespace in user.namespaces:
+        for item in spec["per_namespace"]:
+            path = item["path"].format(user=user.key, namespace=namespace)
+            paths[path] = list(item["capabilities"])
+    return spec["name"].format(user=user.key), paths
+
+
+def workstation_policy(row: RosterUser, profiles: Profiles) -> tuple[str, dict[str, list[str]]]:
+    spec = profiles.workstation_policy
+    paths = {
+        item["path"].format(os_user=row.os_user): list(item["capabilities"])
+        for item in spec["paths"]
+    }
+    return spec["name"].format(os_user=row.os_user), paths
+
+
+def render(
+    inventory: Inventory, profiles: Profiles, sources: dict[str, str]
+) -> tuple[dict[str, tuple[str, str]], list[Manifest]]:
+    """Review files {path: (text, source)} and operator manifests."""
+    settings = profiles.settings["vault"]
+    files: dict[str, tuple[str, str]] = {}
+    manifests: list[Manifest] = []
+    k8s_source, roster_source = sources["k8s_users"], sources["roster"]
+
+    def operator(body: dict[str, Any], source: str) -> None:
+        kind, name = body["kind"], body["metadata"]["name"]
+        manifests.append(
+            Manifest(
+                path=f"vault/operator/{kind.lower()}-{name}.yaml",
+                kind=kind,
+                name=name,
+                namespace=body["metadata"]["namespace"],
+                body=body,
+                source=source,
+            )
+        )
+
+    auth = {"path": settings["kubernetes_mount"], "role": settings["operator_role"]}
+    namespace = settings["operator_namespace"]
+
+    def policy(name: str, paths: dict[str, list[str]], key: str, file_source: str) -> None:
+        text = hcl(paths, file_source)
+        files[f"vault/policies/{name}.hcl"] = (text, key)
+        operator(
+            obj(
+                VCO,
+                "Policy",
+                metadata(slug(name), namespace),
+                spec={"authentication": auth, "policy": text},
+            ),
+            key,
+        )
+
+    deployer = settings["deployer"]
+    for user in inventory.users:
+        if user.role != "namespace-owner":
+            continue
+        key = f"k8s_users.{user.key}"
+        name, paths = owner_policy(user, profiles)
+        policy(name, paths, key, k8s_source)
+        for ns in user.namespaces:
+            role = {
+                "audience": deployer["audience"],
+                "bound_service_account_names": [deployer["service_account"]],
+                "bound_service_account_namespaces": [deployer["service_account_namespace"]],
+                "name": f"{ns}-deployer",
+                "path": f"auth/{settings['kubernetes_mount']}/role/{ns}-deployer",
+                "policies": [name],
+                "token_max_ttl": deployer["token_max_ttl"],
+                "token_ttl": deployer["token_ttl"],
+            }
+            files[f"vault/kubernetes-auth/role-{ns}-deployer.yaml"] = (dump(role, k8s_source), key)
+            operator(
+                obj(
+                    VCO,
+                    "KubernetesAuthEngineRole",
+                    metadata(f"{ns}-deployer", namespace),
+                    spec={
+                        "audience": deployer["audience"],
+                        "authentication": auth,
+                        "path": settings["kubernetes_mount"],
+                        "policies": [name],
+                        "targetNamespaces": {
+                            "targetNamespaces": [deployer["service_account_namespace"]]
+                        },
+                        "targetServiceAccounts": [deployer["service_account"]],
+                        "tokenMaxTTL": deployer["token_max_ttl"],
+                        "tokenTTL": deployer["token_ttl"],
+                    },
+                ),
+                key,
+            )
+        alias = user.email  # the OIDC role's user_claim is the email (seed §b.1)
+        entity = {
+            "aliases": [{"mount": inventory.config.oidc_mount, "name": alias}],
+            "metadata": {"k8s_user": user.key, "tier": user.role},
+            "name": user.key,
+            "policies": [name],
+        }
+        files[f"vault/identity/entity-{slug(user.key)}.yaml"] = (dump(entity, k8s_source), key)
+        operator(
+            obj(
+                VCO,
+                "Entity",
+                metadata(slug(user.key), namespace),
+                spec={
+                    "authentication": auth,
+                    "metadata": entity["metadata"],
+                    "name": user.key,
+                    "policies": [name],
+                },
+            ),
+            key,
+        )
+        operator(
+            obj(
+                VCO,
+                "EntityAlias",
+                metadata(f"{slug(user.key)}-{inventory.config.oidc_mount}", namespace),
+                spec={
+                    "authEngineMountPath": inventory.config.oidc_mount,
+                    "authentication": auth,
+                    "entityName": user.key,
+                    "name": alias,
+                },
+            ),
+            key,
+        )
+    for row in inventory.roster:
+        name, paths = workstation_policy(row, profiles)
+        policy(name, paths, f"roster.users.{row.os_user}", roster_source)
+    return files, manifests
