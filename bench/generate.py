@@ -37,20 +37,25 @@ BAD_USERS: dict[str, str] = {
 EXPECTED_ERRORS: dict[str, int] = dict.fromkeys(BAD_USERS, 1)
 MAX_USERS = 200_000
 
-_FIRST = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_FIRST = _words(
     "ada brin cleo dara emil fynn gabi hugo ines jona kira lars mila nora otto pia quin rosa "
     "sven tara uli vera wim xena yann zoe alba bo cato dina eli fee gil hana ivo juna kai "
     "lea moe nils"
-).split()
-_LAST = "lang kovac vogel stein berg meyer roth novak weiss hahn lind falk kern ruiz".split()
-_WORDS = (
+)
+_LAST = _words("lang kovac vogel stein berg meyer roth novak weiss hahn lind falk kern ruiz")
+_WORDS = _words(
     "books notes shop blog api lab data ml web tools wiki chat maps photos music cv "
     "games forms mail docs"
-).split()
-_REPOS = (
+)
+_REPOS = _words(
     "tripit plot-notes dotfiles homelab thesis website scraper notebook budget recipes "
     "garden-log infra-notes"
-).split()
+)
 #: Quotas as they recur in a real k8s_users map (the same few objects, many times); `None` is
 #: "no quota: the defaults apply". Ints where Vault JSON often holds a bare number.
 _QUOTA_PRESETS: tuple[dict[str, Any] | None, ...] = (
@@ -296,15 +301,20 @@ def write_policy_input(root: Path) -> Path:
     from tenancy.check import InputFile, load_inputs, policy_input
     from tenancy.config import resolve
     from tenancy.load import parse_bytes
+    from tenancy.model import InputName
 
     config_path = root / "tenancy.yaml"
     document, problems = parse_bytes(str(config_path), config_path.read_bytes())
     config, more = resolve(document, config_path)
     if config is None or problems or more:
         raise RuntimeError(f"generated {config_path} is invalid: {[*problems, *more]}")
+    inputs: tuple[tuple[InputName, str | None], ...] = (
+        ("roster", config.roster),
+        ("k8s_users", config.k8s_users),
+    )
     files = [
         InputFile(name=name, shown=path, raw=Path(path).read_bytes())
-        for name, path in (("roster", config.roster), ("k8s_users", config.k8s_users))
+        for name, path in inputs
         if path is not None
     ]
     documents, diagnostics = load_inputs(files, config)

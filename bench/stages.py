@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
     from tenancy.config import resolve
     from tenancy.errors import Location, Report, sort_diagnostics
     from tenancy.load import parse_bytes
+    from tenancy.model import InputName
     from tenancy.policy import evaluate
     from tenancy.policy.embedded import EmbeddedEngine
     from tenancy.report import format_json
@@ -71,21 +73,22 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
         return config
 
     config = timed("config", load_config)
-    paths = {"roster": Path(config.roster), "k8s_users": Path(config.k8s_users)}
+    paths: dict[InputName, Path] = {
+        "roster": Path(config.roster),
+        "k8s_users": Path(config.k8s_users),
+    }
     raw = timed("read", lambda: {name: path.read_bytes() for name, path in paths.items()})
-    documents: dict[str, Any] = {}
+    documents: dict[InputName, Any] = {}
     diagnostics: list[Any] = []
     for name, path in paths.items():
         document, problems = timed(
             f"load {path.name}",
-            lambda path=path, name=name: parse_bytes(
-                str(path), raw[name], max_depth=config.max_depth
-            ),
+            partial(parse_bytes, str(path), raw[name], max_depth=config.max_depth),
         )
         diagnostics.extend(problems)
         documents[name] = document
     for name, path in paths.items():
-        problems = timed(f"schema {path.name}", lambda name=name: schema.check(documents[name], name))
+        problems = timed(f"schema {path.name}", partial(schema.check, documents[name], name))
         diagnostics.extend(problems)
 
     def compile_policies() -> tuple[Any, Any]:
@@ -112,9 +115,12 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
     )
     timed("report", lambda: format_json(report, io.StringIO(), False))
 
-    breakdown: dict[str, list[float]] = {"set input": []}
+    breakdown: dict[str, list[float]] = {"catalogue": [], "set input": []}
     refs = policies.refs("input")
     for _ in range(breakdown_rounds):
+        start = time.perf_counter()
+        policies.catalogue()
+        breakdown["catalogue"].append(time.perf_counter() - start)
         start = time.perf_counter()
         engine.query([], document_input)
         baseline = time.perf_counter() - start

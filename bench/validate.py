@@ -175,6 +175,7 @@ class _Stages:
 def _measure_size(size: int, options: Options, result: SuiteResult) -> dict[str, Row]:
     """Generate, then run every tool `repeat` times round-robin; return the main rows by key."""
     root = options.workdir / f"{SUITE}-{size}"
+    print(f"  {size:,} users: generating ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     repo: Repo = generate(size, root)
     generated = time.perf_counter() - start
@@ -250,7 +251,11 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> dict[str,
         )
         broken: set[str] = set()  # tools whose output was wrong are not run again
         rounds = ([False] if options.warmup else []) + [True] * options.repeat
+        done = 0
         for timed in rounds:
+            done += timed
+            label = f"repeat {done}/{options.repeat}" if timed else "warm-up"
+            print(f"  {size:,} users: {label}", file=sys.stderr, flush=True)
             for key, tool in tools.items():
                 if key in broken:
                     continue
@@ -303,7 +308,9 @@ def targets(main_rows: Mapping[int, Mapping[str, Row]]) -> list[str]:
         embedded = main_rows.get(size, {}).get("embedded")
         median = embedded.median if embedded is not None else None
         if median is None:
-            lines.append(f"n/a   tenancy validate (embedded) <= {limit} s at {size:,} users: not run")
+            lines.append(
+                f"n/a   tenancy validate (embedded) <= {limit} s at {size:,} users: not run"
+            )
             continue
         medians[size] = median
         lines.append(
@@ -328,8 +335,10 @@ def run(options: Options) -> SuiteResult:
     for size in options.sizes:
         main_rows[size] = _measure_size(size, options, result)
     result.notes.append(
-        "peak RSS: per process (os.wait4); for stage rows it is the stage process's high-water "
-        "mark after that stage; breakdown rows (indented twice) are the min of one round each"
+        "peak RSS is per process (os.wait4); for `stage:` rows it is the stage process's "
+        "high-water mark after that stage. Rows indented twice break `policy evaluate` down "
+        "through the public API, one rule per query (each minus `set input`), after the timed "
+        "pipeline; `catalogue` is the METADATA parse evaluate does for severities"
     )
     for size, rows in main_rows.items():
         embedded, opa = rows.get("embedded"), rows.get("opa")

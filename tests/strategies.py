@@ -77,3 +77,51 @@ def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
         "k8s_users": draw(st.dictionaries(st.sampled_from(USERS), k8s_entry(), max_size=5)),
         "config": config.policy_view(),
     }
+
+
+label = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
+
+
+@st.composite
+def valid_inputs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A schema- and policy-shaped (roster, k8s_users) pair: unique namespaces, tiers agree."""
+    keys = draw(st.lists(label, min_size=1, max_size=6, unique=True))
+    taken: set[str] = set()
+    k8s: dict[str, Any] = {}
+    rows: dict[str, Any] = {}
+    for key in keys:
+        role = draw(tiers)
+        entry: dict[str, Any] = {"role": role, "email": f"{key}@example.org"}
+        if role == "namespace-owner":
+            names = [
+                n
+                for n in draw(st.lists(label, min_size=1, max_size=3, unique=True))
+                if n not in taken
+            ]
+            names = names or [f"{key}-ns"]
+            taken.update(names)
+            entry["namespaces"] = names
+            if draw(st.booleans()):
+                entry["domains"] = [f"{key}-{n}" for n in names[:1]]
+            if draw(st.booleans()):
+                entry["quota"] = {"cpu_requests": "1", "pods": "10"}
+        k8s[key] = entry
+        if draw(st.booleans()):
+            rows[f"os{key}"] = {
+                "authentik_user": f"{key}.a",
+                "k8s_user": key,
+                "tier": role,
+                **({"namespaces": entry["namespaces"]} if role == "namespace-owner" else {}),
+            }
+    return {"users": rows}, k8s
+
+
+def shuffled(value: Any, rnd: Any) -> Any:
+    """The same data with every mapping's key order permuted (lists keep their order)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        rnd.shuffle(items)
+        return {k: shuffled(v, rnd) for k, v in items}
+    if isinstance(value, list):
+        return [shuffled(v, rnd) for v in value]
+    return value

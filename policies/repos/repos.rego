@@ -6,11 +6,43 @@
 #   directory name under ~/code.
 package repos
 
-_safe_name := `^[A-Za-z0-9][A-Za-z0-9._-]*$`
+_all_repos := [repo | some row in input.roster.users; some repo in row.repos]
 
-_repos contains [os_user, i, repo] if {
+# One regex call checks every name when all are safe, which is the common
+# case; a safe name has no newline, so the lines are exactly the names.
+_joined := concat("\n", _all_repos)
+
+# One regex call checks every name when all are safe, which is the common
+# case; a safe name has no newline, so the lines are exactly the names.
+_all_safe if count(_all_repos) == 0
+
+_all_safe if {
+	regex.match(`^[A-Za-z0-9][A-Za-z0-9._-]*(\n[A-Za-z0-9][A-Za-z0-9._-]*)*$`, _joined)
+	not contains(_joined, "..")
+}
+
+# Otherwise the safe lines are found natively too, and the unsafe names are
+# the rest (a name with a newline is never a whole safe line).
+_unsafe := {repo |
+	not _all_safe
+	safe_lines := {line | some line in regex.find_n(`(?m)^[A-Za-z0-9][A-Za-z0-9._-]*$`, _joined, -1)}
+	some repo in _all_repos
+	not _safe_line(repo, safe_lines)
+}
+
+_safe_line(repo, safe_lines) if {
+	repo in safe_lines
+	not contains(repo, "..")
+}
+
+_flagged_names := _unsafe | ({"infra"} & {repo | "infra" in _all_repos; some repo in ["infra"]})
+
+# [os_user, index, repo] for every repo that some rule reports.
+_flagged contains [os_user, i, repo] if {
+	count(_flagged_names) > 0
 	some os_user, row in input.roster.users
-	some i, repo in object.get(row, "repos", [])
+	some i, repo in row.repos
+	repo in _flagged_names
 }
 
 _layout_related(os_user, row) := [["roster", "users", os_user, "code_layout"]] if {
@@ -30,9 +62,9 @@ _layout_related(os_user, row) := [["roster", "users", os_user, "code_layout"]] i
 #   severity: error
 deny contains v if {
 	some os_user, row in input.roster.users
-	count(object.get(row, "repos", [])) > 0
+	count(row.repos) > 0
+	not row.code_layout == "workspace"
 	layout := object.get(row, "code_layout", "single")
-	layout != "workspace"
 	v := {
 		"code": "repos-without-workspace",
 		"msg": sprintf("roster user \"%s\" lists repos but its code_layout is \"%s\"; repos require code_layout: workspace", [os_user, layout]),
@@ -52,7 +84,7 @@ deny contains v if {
 #   code: repo-infra
 #   severity: error
 deny contains v if {
-	some [os_user, i, repo] in _repos
+	some [os_user, i, repo] in _flagged
 	repo == "infra"
 	v := {
 		"code": "repo-infra",
@@ -74,16 +106,11 @@ deny contains v if {
 #   code: repo-unsafe-name
 #   severity: error
 deny contains v if {
-	some [os_user, i, repo] in _repos
-	not _safe(repo)
+	some [os_user, i, repo] in _flagged
+	repo in _unsafe
 	v := {
 		"code": "repo-unsafe-name",
 		"msg": sprintf("roster user \"%s\": unsafe repo name \"%s\"; use letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit, without \"..\"", [os_user, repo]),
 		"path": ["roster", "users", os_user, "repos", i],
 	}
-}
-
-_safe(repo) if {
-	regex.match(_safe_name, repo)
-	not contains(repo, "..")
 }

@@ -16,15 +16,14 @@ import click
 
 from tenancy import __version__, catalogue, files, regotest, resources, write
 from tenancy.audit import audit
-from tenancy.model import build
-from tenancy.render import profiles
-from tenancy.render import render as render_tree
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
 from tenancy.errors import Diagnostic, ExitCode, Report, TenancyError, sort_diagnostics
 from tenancy.load import parse_bytes
-from tenancy.model import Config
+from tenancy.model import Config, build
 from tenancy.policy import PolicyEngine, PolicySet
+from tenancy.render import profiles
+from tenancy.render import render as render_tree
 from tenancy.report import FORMAT_NAMES, emit
 
 ENGINES = ("embedded", "opa")

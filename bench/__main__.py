@@ -1,0 +1,147 @@
+"""`python -m bench`: run the benchmark suites and print one markdown table of the results.
+
+Why one entry point with a suite registry: `make bench` runs everything the same way in CI and
+on a laptop, and a new suite (render, diff, vault) is one function `Options -> SuiteResult`
+added to `SUITES`. Exit status: 0 when every tool produced the expected findings (targets that
+are missed are reported as MISS, not failed: the numbers are the product here), 1 when any run
+produced wrong output or could not run, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import validate
+from bench.generate import MAX_USERS
+from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
+
+Suite = Callable[[Options], SuiteResult]
+#: Suite name -> function. Future suites (render, diff, vault) register here.
+SUITES: dict[str, Suite] = {
+    "validate": validate.run,
+}
+MAX_REPEAT = 50
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}") from exc
+    if not sizes or any(not 10 <= size <= MAX_USERS for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be between 10 and {MAX_USERS:,}")
+    return sizes
+
+
+def _repeat(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_REPEAT:
+        raise argparse.ArgumentTypeError(f"repeat must be between 1 and {MAX_REPEAT}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark tenancy against reference tools."
+    )
+    parser.add_argument(
+        "--sizes", type=_sizes, default=(1_000, 10_000), help="users per run (default 1000,10000)"
+    )
+    parser.add_argument(
+        "--repeat", type=_repeat, default=5, help="timed runs per tool and size (default 5)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(SUITES),
+        action="append",
+        help="run only this suite (repeatable; default: all)",
+    )
+    parser.add_argument("--out", type=Path, help="also write the markdown report to this file")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help=f"seconds before one run is killed (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated repositories (path is printed)"
+    )
+    return parser
+
+
+def _header(options: Options, suites: list[str]) -> str:
+    return (
+        f"# tenancy benchmark: {', '.join(suites)}\n\n"
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"sizes {', '.join(f'{s:,}' for s in options.sizes)}; "
+        f"{options.repeat} timed repeats{' after 1 warm-up' if options.warmup else ''}; "
+        "wall clock, process start included"
+    )
+
+
+def _report(header: str, results: dict[str, SuiteResult], seconds: float) -> str:
+    rows = [row for result in results.values() for row in result.rows]
+    parts = [header, "", table(rows), ""]
+    for name, result in results.items():
+        if result.verdicts:
+            parts += [f"Targets ({name}):", "", *(f"- {line}" for line in result.verdicts), ""]
+        if result.notes:
+            parts += [f"Notes ({name}):", "", *(f"- {line}" for line in result.notes), ""]
+        if result.failures:
+            parts += [
+                f"FAILURES ({name}): wrong or missing output, see below",
+                "",
+                *(f"- {line}" for line in result.failures),
+                "",
+            ]
+    parts.append(f"Benchmark took {seconds:.0f} s.")
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    suites = args.only or list(SUITES)
+    workdir = Path(tempfile.mkdtemp(prefix="tenancy-bench-"))
+    options = Options(
+        sizes=args.sizes,
+        repeat=args.repeat,
+        timeout=args.timeout,
+        workdir=workdir,
+        warmup=not args.no_warmup,
+    )
+    header = _header(options, suites)
+    print(header, "", sep="\n", flush=True)
+    start = time.perf_counter()
+    results: dict[str, SuiteResult] = {}
+    try:
+        for name in suites:
+            print(f"running suite {name} ...", file=sys.stderr, flush=True)
+            results[name] = SUITES[name](options)
+    finally:
+        if args.keep:
+            print(f"generated repositories kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report = _report(header, results, time.perf_counter() - start)
+    print(report.removeprefix(header + "\n\n"), end="")
+    if args.out is not None:
+        args.out.write_text(report, encoding="utf-8")
+    failed = [failure for result in results.values() for failure in result.failures]
+    if failed:
+        print(f"\nbench FAILED: {len(failed)} run(s) produced wrong output", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""`tenancy render` end to end: the committed tree is current; drift and bad input stop it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import REPO, RunCli, write
+
+ROSTER = """
+users:
+  cleom: {authentik_user: cleo98, k8s_user: cleo, tier: namespace-owner, namespaces: [cleo]}
+"""
+K8S = """
+cleo: {role: namespace-owner, email: cleo98@example.org, namespaces: [cleo]}
+"""
+
+
+def test_committed_manifests_are_current(run: RunCli) -> None:
+    """This repository's manifests/ is exactly the render of tenants/ (what CI checks)."""
+    result = run("render", "--check", cwd=REPO)
+    assert result.exit_code == 0, result.output
+
+
+def copy_repo(tmp_path: Path) -> Path:
+    target = tmp_path / "repo"
+    target.mkdir()
+    for name in ("tenancy.yaml", "tenants", "manifests"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        else:
+            shutil.copy(source, target / name)
+    return target
+
+
+def test_check_reports_drift_as_diagnostics(run: RunCli, tmp_path: Path) -> None:
+    """An edited, a deleted and an orphaned file each get a drift finding; nothing is written."""
+    repo = copy_repo(tmp_path)
+    manifests = repo / "manifests"
+    (manifests / "kubernetes/cluster/clusterrole-tenancy-power-user.yaml").write_text("edited\n")
+    (manifests / "kubernetes/tenants/gabi/gabi/namespace-gabi.yaml").unlink()
+    k8s = repo / "tenants/k8s_users.yaml"
+    k8s.write_text(k8s.read_text().replace("  namespaces: [dara]\n", "  namespaces: [dara2]\n"))
+    roster = repo / "tenants/roster.yaml"
+    roster.write_text(roster.read_text().replace("namespaces: [dara]", "namespaces: [dara2]"))
+    result = run("render", "--check", "-f", "json", cwd=repo)
+    assert result.exit_code == 1
+    found = {(d["file"], d["code"]) for d in json.loads(result.output)["diagnostics"]}
+    assert (
+        "manifests/kubernetes/cluster/clusterrole-tenancy-power-user.yaml",
+        "render-modified",
+    ) in found
+    assert ("manifests/kubernetes/tenants/gabi/gabi/namespace-gabi.yaml", "render-missing") in found
+    assert ("manifests/kubernetes/tenants/dara/dara/namespace-dara.yaml", "render-orphan") in found
+    assert (
+        "manifests/kubernetes/tenants/dara/dara2/namespace-dara2.yaml",
+        "render-missing",
+    ) in found
+    assert not (manifests / "kubernetes/tenants/dara/dara2").exists()
+
+
+def test_render_then_check_is_clean(run: RunCli, tmp_path: Path) -> None:
+    """After a render, --check passes; hand-added files in the tree survive the render."""
+    repo = copy_repo(tmp_path)
+    (repo / "manifests" / "README.md").write_text("hand-written notes\n")
+    k8s = repo / "tenants/k8s_users.yaml"
+    k8s.write_text(k8s.read_text().replace('pods: "10"', 'pods: "12"'))
+    assert run("render", cwd=repo).exit_code == 0
+    assert run("render", "--check", cwd=repo).exit_code == 0
+    assert (repo / "manifests" / "README.md").read_text() == "hand-written notes\n"
+    quota = repo / "manifests/kubernetes/tenants/dara/dara/resourcequota-user-quota.yaml"
+    assert "pods: '12'" in quota.read_text()
+
+
+def test_invalid_inputs_render_nothing(run: RunCli, workdir: Path) -> None:
+    """render refuses inputs that do not validate and leaves the output alone."""
+    write(workdir, "r.yaml", ROSTER.replace("namespace-owner", "wizard"))
+    write(workdir, "k.yaml", K8S)
+    result = run("render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out")
+    assert result.exit_code == 1
+    assert "schema-enum" in result.output
+    assert not (workdir / "out").exists()
+
+
+def test_render_without_config(run: RunCli, workdir: Path) -> None:
+    """--roster/--k8s-users/--output work with no tenancy.yaml; output is deterministic."""
+    write(workdir, "r.yaml", ROSTER)
+    write(workdir, "k.yaml", K8S)
+    args = ("render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out")
+    assert run(*args).exit_code == 0
+    first = {p: p.read_bytes() for p in (workdir / "out").rglob("*") if p.is_file()}
+    shutil.rmtree(workdir / "out")
+    assert run(*args).exit_code == 0
+    second = {p: p.read_bytes() for p in (workdir / "out").rglob("*") if p.is_file()}
+    assert first == second
+    assert (workdir / "out/kubernetes/tenants/cleo/cleo/namespace-cleo.yaml").exists()
