@@ -13,7 +13,7 @@ export RUST_BACKTRACE := 0
 $(BIN)/tenancy: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/pip install --quiet -e ".[opa,sync]" --group dev
+	$(BIN)/pip install --quiet -e ".[opa,sync,k8s,tools]" --group dev
 	touch $@
 
 install: $(BIN)/tenancy

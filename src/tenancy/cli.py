@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from tenancy import __version__, catalogue, files, regotest, resources, write
+from tenancy import __version__, catalogue, files, k8s_schema, regotest, resources, tools, write
 from tenancy.audit import audit
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
@@ -406,6 +406,9 @@ def run_render(params: RenderParams) -> ExitCode:
         inventory, profiles.load(), sources=input_sources(config), output=shown
     )
     problems += audit(engine, policies, rendered, config, shown)
+    problems += k8s_schema.check(rendered.manifests, rendered.files, shown)
+    problems += tools.check_hcl(rendered.files, shown)
+    problems += tools.check_kustomize(rendered.files, shown)
     if params.check:
         problems += write.compare(output, rendered, shown)
     report = Report(
