@@ -5,20 +5,20 @@
 #   namespaces, k8s_users keys, emails, Authentik users, roster k8s_user joins
 #   and DNS domains. Every uniqueness check reports each claim except the
 #   first (ordered by user and position) and points back at that first claim.
+# entrypoint: true
 package names
 
-_reserved_namespaces := {ns | some ns in object.get(input, ["config", "reserved_namespaces"], [])}
+# Each check makes one cheap pass over flat lists of names; per-claim work is
+# done only for flagged names. Grouping with `x[name] contains claim` or a
+# nested comprehension is quadratic in OPA or regorus. Arguments of functions
+# are named rules (OPA re-evaluates a comprehension argument at each use), and
+# partial rule heads are variables (regorus fails on an undefined head).
 
-_reserved_user_keys := {key | some key in object.get(input, ["config", "reserved_user_keys"], [])}
+_reserved_namespaces contains ns if some ns in input.config.reserved_namespaces
+
+_reserved_user_keys contains key if some key in input.config.reserved_user_keys
 
 _zones := [_fold(zone) | some zone in object.get(input, ["config", "zones"], [])]
-
-# Cost model: every check makes one cheap pass over flat lists of names;
-# per-claim work happens only for the few names that are flagged. Grouping
-# with a multi-value rule (`x[name] contains claim`) or a nested comprehension
-# is quadratic in OPA or regorus, so it is never used. Collections passed to
-# functions are named rules: OPA re-evaluates a comprehension argument at
-# every use inside the function.
 
 # The names that occur more than once in a list. Sorting puts equal names next
 # to each other; comparing each with its predecessor finds the repeats.
@@ -28,25 +28,6 @@ _duplicated(names) := {name |
 } if {
 	sorted := sort(names)
 }
-
-# Case folding is ASCII-only: OPA and regorus lower-case some non-ASCII
-# letters differently (final sigma), and emails and DNS names compare
-# case-insensitively only in ASCII anyway.
-_ascii_lower := {
-	"A": "a", "B": "b", "C": "c", "D": "d", "E": "e", "F": "f", "G": "g",
-	"H": "h", "I": "i", "J": "j", "K": "k", "L": "l", "M": "m", "N": "n",
-	"O": "o", "P": "p", "Q": "q", "R": "r", "S": "s", "T": "t", "U": "u",
-	"V": "v", "W": "w", "X": "x", "Y": "y", "Z": "z",
-}
-
-_fold(s) := strings.replace_n(_ascii_lower, s)
-
-# _fold of every string, in one builtin call when no string contains a
-# newline (the usual case), else one call per string.
-_fold_all(strings) := folded if {
-	folded := split(_fold(concat("\n", strings)), "\n")
-	count(folded) == count(strings)
-} else := [_fold(s) | some s in strings]
 
 # [name, claim, first] for every claim of a name after its first (smallest)
 # claim. Only ever called with the claims of flagged names; sorting keeps it
@@ -62,12 +43,32 @@ _repeats(pairs) := {[name, claim, first[name]] |
 	}
 }
 
+# Case folding is ASCII-only: OPA and regorus lower-case some non-ASCII
+# letters differently (final sigma), and emails and DNS names compare
+# case-insensitively only in ASCII anyway.
+_ascii_lower := {
+	"A": "a", "B": "b", "C": "c", "D": "d", "E": "e", "F": "f", "G": "g",
+	"H": "h", "I": "i", "J": "j", "K": "k", "L": "l", "M": "m", "N": "n",
+	"O": "o", "P": "p", "Q": "q", "R": "r", "S": "s", "T": "t", "U": "u",
+	"V": "v", "W": "w", "X": "x", "Y": "y", "Z": "z",
+}
+
+_fold(text) := strings.replace_n(_ascii_lower, text)
+
+# _fold of every text, in one builtin call when no text contains a newline
+# (the usual case), else one call per text.
+_fold_all(texts) := folded if {
+	folded := split(_fold(concat("\n", texts)), "\n")
+	count(folded) == count(texts)
+} else := [_fold(text) | some text in texts]
+
+# Namespaces. Per file: the roster and k8s_users each describe every owner
+# once, so a namespace may appear once in each.
+
 _roster_namespaces := [ns | some row in input.roster.users; some ns in row.namespaces]
 
 _k8s_namespaces := [ns | some entry in input.k8s_users; some ns in entry.namespaces]
 
-# Per file: the roster and k8s_users each describe every owner once, so a
-# namespace may appear once in each.
 _duplicated_namespaces := {
 	"roster": _duplicated(_roster_namespaces),
 	"k8s_users": _duplicated(_k8s_namespaces),
@@ -75,7 +76,10 @@ _duplicated_namespaces := {
 
 # Membership in a list is a native scan, so this costs no Rego step per
 # namespace (there are few reserved names).
-_reserved_in_use := {ns | some ns in _reserved_namespaces; _listed(ns)}
+_reserved_in_use contains ns if {
+	some ns in _reserved_namespaces
+	_listed(ns)
+}
 
 _listed(ns) if ns in _roster_namespaces
 
@@ -98,7 +102,7 @@ _flagged_claims contains ["k8s_users", ns, ["k8s_users", user, "namespaces", i]]
 	ns in _flagged_namespaces
 }
 
-_duplicated_namespace_claims := {[[file, ns], path] |
+_duplicated_namespace_claims contains [[file, ns], path] if {
 	some [file, ns, path] in _flagged_claims
 	ns in _duplicated_namespaces[file]
 }
@@ -109,13 +113,196 @@ _owner(path) := path[2] if path[0] == "roster"
 
 _owner(path) := path[1] if path[0] == "k8s_users"
 
-_also_claimed(ns, path, first) := sprintf("namespace \"%s\" is listed twice by \"%s\"", [ns, _owner(path)]) if {
-	_owner(path) == _owner(first)
+_also_claimed(ns, path, first) := sprintf("namespace \"%s\" is listed twice by \"%s\"", [ns, _owner(path)]) if _owner(path) == _owner(first)
+
+_also_claimed(ns, path, first) := sprintf("namespace \"%s\" is also claimed by \"%s\"", [ns, _owner(first)]) if _owner(path) != _owner(first)
+
+# Emails, compared folded.
+
+_emails := [entry.email | some entry in input.k8s_users]
+
+_folded_emails := _fold_all(_emails)
+
+_duplicated_emails := _duplicated(_folded_emails)
+
+# The duplicated emails as written, so that finding their users needs no
+# folding per user.
+_duplicated_emails_as_written contains written if {
+	count(_duplicated_emails) > 0
+	some i, email in _folded_emails
+	email in _duplicated_emails
+	written := _emails[i]
 }
 
-_also_claimed(ns, path, first) := sprintf("namespace \"%s\" is also claimed by \"%s\"", [ns, _owner(first)]) if {
-	_owner(path) != _owner(first)
+_email_claims contains [email, user] if {
+	count(_duplicated_emails) > 0
+	some user, entry in input.k8s_users
+	entry.email in _duplicated_emails_as_written
+	email := _fold(entry.email)
 }
+
+_email_repeats := _repeats(_email_claims)
+
+# Authentik users and k8s_user joins. Counting distinct names first spares
+# building and sorting the list when every name is unique.
+
+default _duplicated_authentik_users := set()
+
+_duplicated_authentik_users := _duplicated([row.authentik_user | some row in input.roster.users]) if {
+	count({row.authentik_user | some row in input.roster.users}) < count(input.roster.users)
+}
+
+_authentik_user_claims contains [name, os_user] if {
+	count(_duplicated_authentik_users) > 0
+	some os_user, row in input.roster.users
+	name := row.authentik_user
+	name in _duplicated_authentik_users
+}
+
+_authentik_user_repeats := _repeats(_authentik_user_claims)
+
+default _duplicated_k8s_users := set()
+
+_duplicated_k8s_users := _duplicated([row.k8s_user | some row in input.roster.users]) if {
+	count({row.k8s_user | some row in input.roster.users}) < count(input.roster.users)
+}
+
+_k8s_user_claims contains [name, os_user] if {
+	count(_duplicated_k8s_users) > 0
+	some os_user, row in input.roster.users
+	name := row.k8s_user
+	name in _duplicated_k8s_users
+}
+
+_k8s_user_repeats := _repeats(_k8s_user_claims)
+
+# Domains. An RFC 1123 DNS name: dot-separated labels of 1-63 letters,
+# digits and inner hyphens, 253 characters at most. A bare label is one
+# label. Lengths are checked apart from the shape, which keeps the compiled
+# regexes under regorus's size limit.
+
+_label := `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+
+_dns_name := sprintf(`^%s(\.%s)*$`, [_label, _label])
+
+# The same for a comma-separated list: one regex call checks every domain
+# when all are valid, which is the common case.
+_dns_names := sprintf(`^%s(\.%s)*(,%s(\.%s)*)*$`, [_label, _label, _label, _label])
+
+_domains_as_written := [domain | some entry in input.k8s_users; some domain in entry.domains]
+
+_domains := _fold_all(_domains_as_written)
+
+_all_domains_valid if count(_domains) == 0
+
+_all_domains_valid if {
+	joined := concat(",", _domains)
+	regex.match(_dns_names, joined)
+	not regex.match(`[a-z0-9-]{64}`, joined)
+	not regex.match(`[a-z0-9.-]{254}`, joined)
+}
+
+_valid_domain(domain) if {
+	regex.match(_dns_name, domain)
+	not regex.match(`[a-z0-9-]{64}`, domain)
+	count(domain) <= 253
+}
+
+# Folded invalid domains.
+_invalid_domains contains domain if {
+	not _all_domains_valid
+	some domain in _domains
+	not _valid_domain(domain)
+}
+
+_zone_suffixes contains suffix if {
+	some zone in _zones
+	suffix := concat("", [".", zone])
+}
+
+# Each domain with a leading dot, so that one suffix match against ".<zone>"
+# also accepts the zone apex itself.
+_dotted_domains := dotted if {
+	dotted := split(concat("", [".", concat("\n.", _domains)]), "\n")
+	count(dotted) == count(_domains)
+} else := [concat("", [".", domain]) | some domain in _domains]
+
+# Folded valid domains outside every zone: a full name not equal to or under
+# a zone, or any name when no zone is configured.
+_outside_zone contains domain if {
+	count(_zones) > 0
+	some i, dotted in _dotted_domains
+	not strings.any_suffix_match(dotted, _zone_suffixes)
+	domain := _domains[i]
+	contains(domain, ".")
+	not domain in _invalid_domains
+}
+
+_outside_zone contains domain if {
+	count(_zones) == 0
+	some domain in _domains
+	not domain in _invalid_domains
+}
+
+# A bare label is created in the first (primary) zone.
+default _label_suffix := ""
+
+_label_suffix := concat("", [".", _zones[0]]) if count(_zones) > 0
+
+_fqdn(domain) := _fold(domain) if contains(domain, ".")
+
+_fqdn(domain) := concat("", [_fold(domain), _label_suffix]) if not contains(domain, ".")
+
+_domain_names := array.concat(
+	[domain | some domain in _domains; contains(domain, ".")],
+	[concat("", [domain, _label_suffix]) | some domain in _domains; not contains(domain, ".")],
+)
+
+_duplicated_domains := _duplicated(_domain_names)
+
+# Flagged domains as they appear folded in the lists: a duplicated full name
+# L.<primary zone> may also be written as the bare label L.
+_flagged_domains := ((_invalid_domains | _outside_zone) | _duplicated_domains) | _duplicated_labels
+
+_duplicated_labels contains label if {
+	_label_suffix != ""
+	some name in _duplicated_domains
+	endswith(name, _label_suffix)
+	label := trim_suffix(name, _label_suffix)
+}
+
+_flagged_domains_as_written contains written if {
+	count(_flagged_domains) > 0
+	some i, domain in _domains
+	domain in _flagged_domains
+	written := _domains_as_written[i]
+}
+
+# [user, index, domain as written] for flagged domains.
+_flagged_domain_claims contains [user, i, domain] if {
+	count(_flagged_domains) > 0
+	some user, entry in input.k8s_users
+	some i, domain in entry.domains
+	domain in _flagged_domains_as_written
+}
+
+_outside_zone_message(domain) := sprintf("domain \"%s\" is not in a configured zone (%s); use a name under one or add its zone", [domain, concat(", ", _zones)]) if {
+	count(_zones) > 0
+}
+
+_outside_zone_message(domain) := sprintf("domain \"%s\" cannot be placed: no zone is configured (zones in tenancy.yaml is empty); add its zone", [domain]) if count(_zones) == 0
+
+_duplicated_domain_claims contains [name, [user, i]] if {
+	some [user, i, domain] in _flagged_domain_claims
+	name := _fqdn(domain)
+	name in _duplicated_domains
+}
+
+_domain_repeats := _repeats(_duplicated_domain_claims)
+
+_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [input.k8s_users[user].domains[i], name, user]) if user == first[0]
+
+_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is also claimed by \"%s\"", [input.k8s_users[user].domains[i], name, first[0]]) if user != first[0]
 
 # METADATA
 # title: Reserved namespace
@@ -183,28 +370,6 @@ deny contains v if {
 	}
 }
 
-_emails := [entry.email | some entry in input.k8s_users]
-
-_folded_emails := _fold_all(_emails)
-
-_duplicated_emails := _duplicated(_folded_emails)
-
-# The duplicated emails as written, so that finding their users needs no
-# folding per user.
-_duplicated_emails_as_written := {_emails[i] |
-	count(_duplicated_emails) > 0
-	some i, email in _folded_emails
-	email in _duplicated_emails
-}
-
-_email_claims := {[_fold(entry.email), user] |
-	count(_duplicated_emails) > 0
-	some user, entry in input.k8s_users
-	entry.email in _duplicated_emails_as_written
-}
-
-_email_repeats := _repeats(_email_claims)
-
 # METADATA
 # title: Duplicate email
 # description: |
@@ -226,18 +391,6 @@ deny contains v if {
 	}
 }
 
-_authentik_users := [row.authentik_user | some row in input.roster.users]
-
-_duplicated_authentik_users := _duplicated(_authentik_users)
-
-_authentik_user_claims := {[row.authentik_user, os_user] |
-	count(_duplicated_authentik_users) > 0
-	some os_user, row in input.roster.users
-	row.authentik_user in _duplicated_authentik_users
-}
-
-_authentik_user_repeats := _repeats(_authentik_user_claims)
-
 # METADATA
 # title: Duplicate Authentik user
 # description: |
@@ -257,18 +410,6 @@ deny contains v if {
 		"related": [["roster", "users", first, "authentik_user"]],
 	}
 }
-
-_k8s_users := [row.k8s_user | some row in input.roster.users]
-
-_duplicated_k8s_users := _duplicated(_k8s_users)
-
-_k8s_user_claims := {[row.k8s_user, os_user] |
-	count(_duplicated_k8s_users) > 0
-	some os_user, row in input.roster.users
-	row.k8s_user in _duplicated_k8s_users
-}
-
-_k8s_user_repeats := _repeats(_k8s_user_claims)
 
 # METADATA
 # title: k8s_user shared by roster rows
@@ -290,105 +431,6 @@ deny contains v if {
 	}
 }
 
-# An RFC 1123 DNS name: dot-separated labels of 1-63 letters, digits and
-# inner hyphens, 253 characters at most. A bare label is one label. Lengths
-# are checked apart from the shape, which keeps the compiled regexes under
-# regorus's size limit.
-_label := `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
-
-_dns_name := sprintf(`^%s(\.%s)*$`, [_label, _label])
-
-# The same for a comma-separated list: one regex call checks every domain
-# when all are valid, which is the common case.
-_dns_names := sprintf(`^(%s(\.%s)*(,%s(\.%s)*)*)?$`, [_label, _label, _label, _label])
-
-_domains_as_written := [domain | some entry in input.k8s_users; some domain in entry.domains]
-
-_domains := _fold_all(_domains_as_written)
-
-_all_domains_valid if {
-	joined := concat(",", _domains)
-	regex.match(_dns_names, joined)
-	not regex.match(`[a-z0-9-]{64}`, joined)
-	not regex.match(`[a-z0-9.-]{254}`, joined)
-}
-
-_valid_domain(domain) if {
-	regex.match(_dns_name, domain)
-	not regex.match(`[a-z0-9-]{64}`, domain)
-	count(domain) <= 253
-}
-
-# Folded invalid domains.
-_invalid_domains := {domain |
-	not _all_domains_valid
-	some domain in _domains
-	not _valid_domain(domain)
-}
-
-_zone_suffixes := {concat("", [".", zone]) | some zone in _zones}
-
-# Each domain with a leading dot, so that one suffix match against ".<zone>"
-# also accepts the zone apex itself.
-_dotted_domains := dotted if {
-	dotted := split(concat("", [".", concat("\n.", _domains)]), "\n")
-	count(dotted) == count(_domains)
-} else := [concat("", [".", domain]) | some domain in _domains]
-
-# Folded valid domains outside every zone: a full name not equal to or under
-# a zone, or any name when no zone is configured.
-_outside_zone := {domain |
-	count(_zones) > 0
-	some i, dotted in _dotted_domains
-	not strings.any_suffix_match(dotted, _zone_suffixes)
-	domain := _domains[i]
-	contains(domain, ".")
-	not domain in _invalid_domains
-} | {domain |
-	count(_zones) == 0
-	some domain in _domains
-	not domain in _invalid_domains
-}
-
-# A bare label is created in the first (primary) zone.
-_label_suffix := concat("", [".", _zones[0]]) if {
-	count(_zones) > 0
-} else := ""
-
-_fqdn(domain) := _fold(domain) if contains(domain, ".")
-
-_fqdn(domain) := concat("", [_fold(domain), _label_suffix]) if not contains(domain, ".")
-
-_domain_names := array.concat(
-	[domain | some domain in _domains; contains(domain, ".")],
-	[concat("", [domain, _label_suffix]) | some domain in _domains; not contains(domain, ".")],
-)
-
-_duplicated_domains := _duplicated(_domain_names)
-
-# Flagged domains as they appear folded in the lists: a duplicated full
-# name L.<primary zone> may also be written as the bare label L.
-_flagged_domains := ((_invalid_domains | _outside_zone) | _duplicated_domains) | {label |
-	_label_suffix != ""
-	some name in _duplicated_domains
-	endswith(name, _label_suffix)
-	label := trim_suffix(name, _label_suffix)
-}
-
-_flagged_domains_as_written := {_domains_as_written[i] |
-	count(_flagged_domains) > 0
-	some i, domain in _domains
-	domain in _flagged_domains
-}
-
-# [user, index, domain as written] for flagged domains.
-_flagged_domain_claims contains [user, i, domain] if {
-	count(_flagged_domains) > 0
-	some user, entry in input.k8s_users
-	some i, domain in entry.domains
-	domain in _flagged_domains_as_written
-}
-
 # METADATA
 # title: Invalid domain
 # description: |
@@ -405,7 +447,7 @@ deny contains v if {
 	_fold(domain) in _invalid_domains
 	v := {
 		"code": "domain-invalid",
-		"msg": sprintf("domain \"%s\" is not a valid DNS name (labels of letters, digits and inner hyphens, separated by dots); correct it", [domain]),
+		"msg": sprintf("domain \"%s\" is not a valid DNS name (labels of letters, digits and inner hyphens, separated by dots)", [domain]),
 		"path": ["k8s_users", user, "domains", i],
 	}
 }
@@ -430,38 +472,6 @@ deny contains v if {
 		"msg": _outside_zone_message(domain),
 		"path": ["k8s_users", user, "domains", i],
 	}
-}
-
-_outside_zone_message(domain) := sprintf("domain \"%s\" is not in a configured zone (%s); use a name under one of them or add its zone to tenancy.yaml", [
-	domain, concat(", ", _zones),
-]) if {
-	count(_zones) > 0
-}
-
-_outside_zone_message(domain) := sprintf("domain \"%s\" is a full name but no zone is configured (zones in tenancy.yaml is empty); add its zone to tenancy.yaml", [domain]) if {
-	contains(domain, ".")
-	count(_zones) == 0
-}
-
-_outside_zone_message(domain) := sprintf("domain \"%s\" is a bare label but no zone is configured (zones in tenancy.yaml is empty); write the full name and add its zone to tenancy.yaml", [domain]) if {
-	not contains(domain, ".")
-	count(_zones) == 0
-}
-
-_duplicated_domain_claims := {[name, [user, i]] |
-	some [user, i, domain] in _flagged_domain_claims
-	name := _fqdn(domain)
-	name in _duplicated_domains
-}
-
-_domain_repeats := _repeats(_duplicated_domain_claims)
-
-_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is listed twice by \"%s\"", [input.k8s_users[user].domains[i], name, user]) if {
-	user == first[0]
-}
-
-_domain_claimed(name, user, i, first) := sprintf("domain \"%s\" (%s) is also claimed by \"%s\"", [input.k8s_users[user].domains[i], name, first[0]]) if {
-	user != first[0]
 }
 
 # METADATA

@@ -203,7 +203,7 @@ test_domain_invalid if {
 	result := names.deny with input as _gabi({"domains": ["Books_Gabi"]})
 	result == {{
 		"code": "domain-invalid",
-		"msg": "domain \"Books_Gabi\" is not a valid DNS name (labels of letters, digits and inner hyphens, separated by dots); correct it",
+		"msg": "domain \"Books_Gabi\" is not a valid DNS name (labels of letters, digits and inner hyphens, separated by dots)",
 		"path": ["k8s_users", "gabi", "domains", 0],
 	}}
 }
@@ -230,12 +230,12 @@ test_domain_outside_zone if {
 	result == {
 		{
 			"code": "domain-outside-zone",
-			"msg": "domain \"gabi.other.net\" is not in a configured zone (example.org); use a name under one of them or add its zone to tenancy.yaml",
+			"msg": "domain \"gabi.other.net\" is not in a configured zone (example.org); use a name under one or add its zone",
 			"path": ["k8s_users", "gabi", "domains", 0],
 		},
 		{
 			"code": "domain-outside-zone",
-			"msg": "domain \"gabi.notexample.org\" is not in a configured zone (example.org); use a name under one of them or add its zone to tenancy.yaml",
+			"msg": "domain \"gabi.notexample.org\" is not in a configured zone (example.org); use a name under one or add its zone",
 			"path": ["k8s_users", "gabi", "domains", 1],
 		},
 	}
@@ -252,12 +252,12 @@ test_domain_without_zones if {
 	result == {
 		{
 			"code": "domain-outside-zone",
-			"msg": "domain \"gabi\" is a bare label but no zone is configured (zones in tenancy.yaml is empty); write the full name and add its zone to tenancy.yaml",
+			"msg": "domain \"gabi\" cannot be placed: no zone is configured (zones in tenancy.yaml is empty); add its zone",
 			"path": ["k8s_users", "gabi", "domains", 0],
 		},
 		{
 			"code": "domain-outside-zone",
-			"msg": "domain \"gabi.example.org\" is a full name but no zone is configured (zones in tenancy.yaml is empty); add its zone to tenancy.yaml",
+			"msg": "domain \"gabi.example.org\" cannot be placed: no zone is configured (zones in tenancy.yaml is empty); add its zone",
 			"path": ["k8s_users", "gabi", "domains", 1],
 		},
 	}
@@ -287,4 +287,31 @@ test_domain_label_is_in_primary_zone_only if {
 	inp := _with_zones(_gabi({"domains": ["cleo.example.net"]}), ["example.org", "example.net"])
 	result := names.deny with input as inp
 	count(_codes(result, "domain-claimed-twice")) == 0
+}
+
+test_domain_empty_when_only_domain if {
+	k8s := object.union(object.remove(_k8s, ["cleo", "gabi"]), {"gabi": {"role": "namespace-owner", "email": "gabi@example.org", "namespaces": ["gabi"], "domains": [""]}})
+	result := names.deny with input as _inp(_roster, k8s)
+	_paths(result, "domain-invalid") == {["k8s_users", "gabi", "domains", 0]}
+}
+
+test_email_case_folding_is_ascii_only if {
+	# Both engines agree on ASCII case only (OPA and regorus lower-case a final
+	# sigma differently), so non-ASCII letters are compared as written.
+	inp := _inp(_roster, object.union(_k8s, {"ada": {"email": "ΑΣ@example.org"}, "brin": {"email": "ας@example.org"}}))
+	result := names.deny with input as inp
+	count(_codes(result, "email-duplicate")) == 0
+}
+
+test_authentik_user_claimed_three_times if {
+	roster := object.union(_roster, {
+		"aaron": {"authentik_user": "same", "k8s_user": "aaron", "tier": "power-user"},
+		"zed": {"authentik_user": "same", "k8s_user": "zed", "tier": "power-user"},
+		"brin": {"authentik_user": "same"},
+	})
+	result := names.deny with input as _inp(roster, _k8s)
+	{[v.path, v.related] | some v in result} == {
+		[["roster", "users", "brin", "authentik_user"], [["roster", "users", "aaron", "authentik_user"]]],
+		[["roster", "users", "zed", "authentik_user"], [["roster", "users", "aaron", "authentik_user"]]],
+	}
 }

@@ -7,11 +7,12 @@
 #   Every role such a binding refers to must be rendered by tenancy and must be
 #   read-only without Secrets, exec, attach, port-forward, token minting or
 #   wildcards (ADR-0005: power-users get cluster-wide read and nothing more).
+# entrypoint: true
 package power_user_rbac
 
-_objects := object.get(input, "objects", [])
-
 _binding_kinds := {"ClusterRoleBinding", "RoleBinding"}
+
+_role_kinds := {"ClusterRole", "Role"}
 
 _read_verbs := {"get", "list", "watch"}
 
@@ -19,51 +20,66 @@ _read_verbs := {"get", "list", "watch"}
 _sensitive_resources := {"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token"}
 
 _power_user_bindings contains i if {
-	some i, item in _objects
+	some i, item in input.objects
 	item.object.kind in _binding_kinds
-	object.get(item.object, ["metadata", "labels", "tenancy.io/tier"], "") == "power-user"
+	item.object.metadata.labels["tenancy.io/tier"] == "power-user"
 }
 
-_cluster_roles[name] contains i if {
-	some i, item in _objects
-	item.object.kind == "ClusterRole"
-	name := item.object.metadata.name
+# A role is identified by [kind, namespace, name]; ClusterRoles have no
+# namespace. A ClusterRoleBinding that refers to a Role names a role that
+# cannot exist, so it is reported as not rendered.
+_role_key(role) := [role.kind, object.get(role.metadata, "namespace", ""), role.metadata.name] if {
+	role.kind == "Role"
 }
 
-_roles[key] contains i if {
-	some i, item in _objects
-	item.object.kind == "Role"
-	key := [object.get(item.object.metadata, "namespace", ""), item.object.metadata.name]
+_role_key(role) := ["ClusterRole", "", role.metadata.name] if {
+	role.kind == "ClusterRole"
 }
 
-# Indices of the role objects that binding b refers to.
-_bound_roles(b) := _cluster_roles[binding.roleRef.name] if {
-	binding := _objects[b].object
-	binding.roleRef.kind == "ClusterRole"
-}
-
-_bound_roles(b) := _roles[[object.get(binding.metadata, "namespace", ""), binding.roleRef.name]] if {
-	binding := _objects[b].object
+_ref_key(binding) := ["Role", object.get(binding.metadata, "namespace", ""), binding.roleRef.name] if {
 	binding.kind == "RoleBinding"
 	binding.roleRef.kind == "Role"
 }
 
-# Role index -> the power-user bindings that refer to it, built in one pass.
-_power_user_binders[r] contains b if {
-	some b in _power_user_bindings
-	some r in _bound_roles(b)
+_ref_key(binding) := [binding.roleRef.kind, "", binding.roleRef.name] if {
+	not _namespaced_ref(binding)
 }
 
-# Every rule of a power-user role, with the first binding as the related place.
+_namespaced_ref(binding) if {
+	binding.kind == "RoleBinding"
+	binding.roleRef.kind == "Role"
+}
+
+_rendered_roles contains key if {
+	some item in input.objects
+	item.object.kind in _role_kinds
+	key := _role_key(item.object)
+}
+
+# [role key, binding index] for every power-user binding, sorted so that the
+# first binding of each role comes first (sorting instead of grouping keeps
+# this linear in both engines).
+_references := sort([[_ref_key(input.objects[b].object), b] | some b in _power_user_bindings])
+
+# Role key -> the first power-user binding that refers to it.
+_first_binder[key] := b if {
+	some i, [key, b] in _references
+	not _references[i - 1][0] == key
+}
+
+# Every rule of a rendered role bound to power-users, with the first such
+# binding as the related place.
 _rules contains [r, j, rule, first] if {
-	some r, binders in _power_user_binders
-	first := min(binders)
-	some j, rule in object.get(_objects[r].object, "rules", [])
+	count(_first_binder) > 0
+	some r, item in input.objects
+	item.object.kind in _role_kinds
+	first := _first_binder[_role_key(item.object)]
+	some j, rule in item.object.rules
 }
 
-_role_name(r) := sprintf("%s \"%s\"", [_objects[r].object.kind, _objects[r].object.metadata.name])
+_role_name(r) := sprintf("%s \"%s\"", [input.objects[r].object.kind, input.objects[r].object.metadata.name])
 
-_binding_name(b) := _objects[b].object.metadata.name
+_binding_name(b) := input.objects[b].object.metadata.name
 
 _rule_path(r, j, field, k) := ["objects", r, "object", "rules", j, field, k]
 
@@ -92,9 +108,7 @@ deny contains v if {
 	_forbidden_resource(resource)
 	v := {
 		"code": "power-user-forbidden-access",
-		"msg": sprintf("%s is bound to power-users (binding \"%s\") and grants access to resource \"%s\"; power-users must not read Secrets, exec, attach, port-forward or mint tokens — remove it", [
-			_role_name(r), _binding_name(first), resource,
-		]),
+		"msg": sprintf("%s grants \"%s\" to power-users (binding \"%s\"); they may not read Secrets, exec, attach, port-forward or mint tokens", [_role_name(r), resource, _binding_name(first)]),
 		"path": _rule_path(r, j, "resources", k),
 		"related": [_role_ref_path(first)],
 	}
@@ -120,9 +134,7 @@ deny contains v if {
 	value == "*"
 	v := {
 		"code": "power-user-forbidden-access",
-		"msg": sprintf("%s is bound to power-users (binding \"%s\") and uses the wildcard \"*\" in %s, which includes Secrets and exec; list the allowed entries explicitly", [
-			_role_name(r), _binding_name(first), field,
-		]),
+		"msg": sprintf("%s grants \"*\" in %s to power-users (binding \"%s\"), which includes Secrets and exec; list what is allowed", [_role_name(r), field, _binding_name(first)]),
 		"path": _rule_path(r, j, field, k),
 		"related": [_role_ref_path(first)],
 	}
@@ -147,9 +159,7 @@ deny contains v if {
 	verb != "*"
 	v := {
 		"code": "power-user-write-verb",
-		"msg": sprintf("%s is bound to power-users (binding \"%s\") and grants verb \"%s\"; power-users are read-only (get, list, watch) — remove it", [
-			_role_name(r), _binding_name(first), verb,
-		]),
+		"msg": sprintf("%s grants verb \"%s\" to power-users (binding \"%s\"), who are read-only (get, list, watch)", [_role_name(r), verb, _binding_name(first)]),
 		"path": _rule_path(r, j, "verbs", k),
 		"related": [_role_ref_path(first)],
 	}
@@ -168,18 +178,13 @@ deny contains v if {
 #   code: power-user-builtin-role
 #   severity: error
 deny contains v if {
-	some b in _power_user_bindings
-	not _power_user_binds_rendered_role(b)
-	binding := _objects[b].object
+	some [key, b] in _references
+	not key in _rendered_roles
+	binding := input.objects[b].object
+	ref := binding.roleRef
 	v := {
 		"code": "power-user-builtin-role",
-		"msg": sprintf("power-user %s \"%s\" refers to %s \"%s\", which is not defined in the rendered objects (a built-in or hand-made role escapes the audit); bind a role rendered by tenancy", [
-			binding.kind, binding.metadata.name, binding.roleRef.kind, binding.roleRef.name,
-		]),
+		"msg": sprintf("power-user %s \"%s\" refers to %s \"%s\", which tenancy does not render and cannot audit; bind a rendered role", [binding.kind, binding.metadata.name, ref.kind, ref.name]),
 		"path": ["objects", b, "object", "roleRef", "name"],
 	}
-}
-
-_power_user_binds_rendered_role(b) if {
-	some _ in _bound_roles(b)
 }

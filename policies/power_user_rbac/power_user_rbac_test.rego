@@ -50,7 +50,7 @@ test_forbidden_resource if {
 	result := power_user_rbac.deny with input as _with_rule({"apiGroups": [""], "resources": ["pods", "configmaps", "secrets"], "verbs": ["get"]})
 	result == {{
 		"code": "power-user-forbidden-access",
-		"msg": "ClusterRole \"oidc-power-user-readonly\" is bound to power-users (binding \"oidc-power-user-readonly-brin\") and grants access to resource \"secrets\"; power-users must not read Secrets, exec, attach, port-forward or mint tokens — remove it",
+		"msg": "ClusterRole \"oidc-power-user-readonly\" grants \"secrets\" to power-users (binding \"oidc-power-user-readonly-brin\"); they may not read Secrets, exec, attach, port-forward or mint tokens",
 		"path": ["objects", 0, "object", "rules", 0, "resources", 2],
 		"related": [["objects", 1, "object", "roleRef"]],
 	}}
@@ -68,13 +68,13 @@ test_wildcard_verb_and_api_group if {
 	result == {
 		{
 			"code": "power-user-forbidden-access",
-			"msg": "ClusterRole \"oidc-power-user-readonly\" is bound to power-users (binding \"oidc-power-user-readonly-brin\") and uses the wildcard \"*\" in verbs, which includes Secrets and exec; list the allowed entries explicitly",
+			"msg": "ClusterRole \"oidc-power-user-readonly\" grants \"*\" in verbs to power-users (binding \"oidc-power-user-readonly-brin\"), which includes Secrets and exec; list what is allowed",
 			"path": ["objects", 0, "object", "rules", 0, "verbs", 0],
 			"related": [["objects", 1, "object", "roleRef"]],
 		},
 		{
 			"code": "power-user-forbidden-access",
-			"msg": "ClusterRole \"oidc-power-user-readonly\" is bound to power-users (binding \"oidc-power-user-readonly-brin\") and uses the wildcard \"*\" in apiGroups, which includes Secrets and exec; list the allowed entries explicitly",
+			"msg": "ClusterRole \"oidc-power-user-readonly\" grants \"*\" in apiGroups to power-users (binding \"oidc-power-user-readonly-brin\"), which includes Secrets and exec; list what is allowed",
 			"path": ["objects", 0, "object", "rules", 0, "apiGroups", 1],
 			"related": [["objects", 1, "object", "roleRef"]],
 		},
@@ -85,7 +85,7 @@ test_write_verb if {
 	result := power_user_rbac.deny with input as _with_rule({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]})
 	result == {{
 		"code": "power-user-write-verb",
-		"msg": "ClusterRole \"oidc-power-user-readonly\" is bound to power-users (binding \"oidc-power-user-readonly-brin\") and grants verb \"delete\"; power-users are read-only (get, list, watch) — remove it",
+		"msg": "ClusterRole \"oidc-power-user-readonly\" grants verb \"delete\" to power-users (binding \"oidc-power-user-readonly-brin\"), who are read-only (get, list, watch)",
 		"path": ["objects", 0, "object", "rules", 0, "verbs", 3],
 		"related": [["objects", 1, "object", "roleRef"]],
 	}}
@@ -110,7 +110,7 @@ test_builtin_role if {
 	result := power_user_rbac.deny with input as _inp(objects)
 	result == {{
 		"code": "power-user-builtin-role",
-		"msg": "power-user ClusterRoleBinding \"oidc-power-user-readonly-emil\" refers to ClusterRole \"edit\", which is not defined in the rendered objects (a built-in or hand-made role escapes the audit); bind a role rendered by tenancy",
+		"msg": "power-user ClusterRoleBinding \"oidc-power-user-readonly-emil\" refers to ClusterRole \"edit\", which tenancy does not render and cannot audit; bind a rendered role",
 		"path": ["objects", 2, "object", "roleRef", "name"],
 	}}
 }

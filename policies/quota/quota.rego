@@ -7,6 +7,7 @@
 #   namespace-owners. `cpu` is a synonym of `cpu_requests` and `memory` of
 #   `memory_requests`; keys that are not set take `quota.defaults` from
 #   tenancy.yaml.
+# entrypoint: true
 package quota
 
 _defaults := object.get(input, ["config", "quota", "defaults"], {})
@@ -51,12 +52,22 @@ _binary_suffixes := {
 	"Ei": 1152921504606846976,
 }
 
-# Every distinct quota string: the users' values, the defaults and the
-# ceilings. Parsing each string once keeps large inputs fast (the same few
-# values repeat across thousands of users).
-_strings contains value if {
+# Findings depend only on the role and the quota object, and most users share
+# a few of those: each distinct pair is checked once, and users are looked at
+# again only when some pair has findings.
+# (Heads are plain variables: regorus fails when a partial rule's head
+# expression is undefined, e.g. for a user without quota.)
+_pairs contains [role, quota] if {
 	some entry in input.k8s_users
-	some value in entry.quota
+	quota := entry.quota
+	role := entry.role
+}
+
+# Every distinct quota string: the users' values, the defaults and the
+# ceilings. Each is parsed once.
+_strings contains value if {
+	some [_, quota] in _pairs
+	some value in quota
 }
 
 _strings contains value if {
@@ -70,9 +81,16 @@ _strings contains value if {
 
 # Quantity string -> numeric value: cores for cpu, bytes for memory and
 # storage, a count for pods.
-_numbers := {s: _value(s) | some s in _strings; regex.match(_quantity_pattern, s)}
+_numbers[s] := number if {
+	some s in _strings
+	regex.match(_quantity_pattern, s)
+	number := _value(s)
+}
 
-_counts := {s | some s in _strings; regex.match(_pods_pattern, s)}
+_counts contains s if {
+	some s in _strings
+	regex.match(_pods_pattern, s)
+}
 
 _value(s) := to_number(concat("", [_json_number(parts[1]), exponent])) * factor if {
 	parts := regex.find_all_string_submatch_n(_quantity_pattern, s, 1)[0]
@@ -114,19 +132,26 @@ _valid(key, s) if {
 
 _quota_path(user, key) := ["k8s_users", user, "quota", key]
 
-# Findings depend only on the role and the quota object, and most users share
-# a few of those, so each distinct pair is checked once and users look their
-# pair up. [role, quota] -> set of {code, key, msg, related_key?}.
-_findings_by_quota := {pair: _findings(pair[0], pair[1]) |
-	some pair in {[entry.role, entry.quota] | some entry in input.k8s_users}
+# [role, quota] -> set of {code, key?, msg?, related_key?}, for pairs with
+# findings only.
+_findings_by_pair[pair] := findings if {
+	some pair in _pairs
+	findings := _findings(pair[0], pair[1])
+	count(findings) > 0
 }
 
 _user_findings contains [user, finding] if {
+	count(_findings_by_pair) > 0
 	some user, entry in input.k8s_users
-	some finding in _findings_by_quota[[entry.role, entry.quota]]
+	some finding in _findings_by_pair[[entry.role, entry.quota]]
 }
 
-_findings(role, quota) := (_invalid_findings(quota) | _ceiling_findings(role, quota)) | _requests_findings(quota)
+_findings(role, quota) := ((_invalid_findings(quota) | _ceiling_findings(role, quota)) | _requests_findings(quota)) | _non_owner_findings(role, quota)
+
+_non_owner_findings(role, quota) := {{"code": "quota-on-non-owner"} |
+	role != "namespace-owner"
+	count(quota) > 0
+}
 
 _invalid_findings(quota) := {{"code": "quota-invalid-quantity", "key": key, "msg": _invalid_message(key, value)} |
 	some key, value in quota
@@ -148,9 +173,7 @@ _ceiling_findings(role, quota) := {{"code": "quota-over-ceiling", "key": key, "m
 	_numbers[value] > _numbers[ceiling]
 	_valid(key, value)
 	_valid(canonical, ceiling)
-	msg := sprintf("quota %s \"%s\" exceeds the ceiling \"%s\" for tier \"%s\"; lower it or raise quota.ceilings.%s.%s in tenancy.yaml", [
-		key, value, ceiling, role, role, canonical,
-	])
+	msg := sprintf("quota %s \"%s\" exceeds the ceiling \"%s\" for tier \"%s\"; lower it or raise quota.ceilings.%s.%s in tenancy.yaml", [key, value, ceiling, role, role, canonical])
 }
 
 _requests_findings(quota) := {object.union(location, {"code": "quota-requests-over-limits", "msg": msg}) |
@@ -158,9 +181,7 @@ _requests_findings(quota) := {object.union(location, {"code": "quota-requests-ov
 	limits := _memory(quota, "memory_limits")
 	_numbers[requests.value] > _numbers[limits.value]
 	location := _requests_location(requests, limits)
-	msg := sprintf("memory requests %s exceed memory limits %s; lower %s or raise memory_limits", [
-		_describe(requests), _describe(limits), requests.key,
-	])
+	msg := sprintf("memory requests %s exceed memory limits %s; lower %s or raise memory_limits", [_describe(requests), _describe(limits), requests.key])
 }
 
 # The memory setting that applies for canonical key: the user's own value, or
@@ -276,9 +297,9 @@ deny contains v if {
 #   code: quota-on-non-owner
 #   severity: error
 deny contains v if {
-	some user, entry in input.k8s_users
-	entry.role != "namespace-owner"
-	count(entry.quota) > 0
+	some [user, finding] in _user_findings
+	finding.code == "quota-on-non-owner"
+	entry := input.k8s_users[user]
 	v := {
 		"code": "quota-on-non-owner",
 		"msg": sprintf("k8s user \"%s\" has role \"%s\" and owns no namespaces, so its quota has no effect; remove the quota or make it a namespace-owner", [user, entry.role]),

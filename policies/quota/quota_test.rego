@@ -180,7 +180,11 @@ test_requests_within_limits_table if {
 	] {
 		count(quota.deny) == 0 with input as _owner(q)
 	}
-	_paths(quota.deny, "quota-requests-over-limits") == {["k8s_users", "olga", "quota", "memory_requests"]} with input as _owner({"memory_requests": "4.3G", "memory_limits": "4Gi"})
+}
+
+test_requests_over_limits_mixed_units if {
+	result := quota.deny with input as _owner({"memory_requests": "4.3G", "memory_limits": "4Gi"})
+	_paths(result, "quota-requests-over-limits") == {["k8s_users", "olga", "quota", "memory_requests"]}
 }
 
 test_invalid_value_skips_requests_check if {
@@ -202,4 +206,12 @@ test_quota_on_non_owner if {
 test_empty_quota_on_non_owner_passes if {
 	inp := _inp({"brin": {"role": "power-user", "email": "brin.k@example.org", "quota": {}}})
 	count(quota.deny) == 0 with input as inp
+}
+
+test_findings_among_users_without_quota if {
+	# ada, brin and gabi have no quota; regorus once dropped or failed on such
+	# mixes when a partial rule's head was undefined for some users.
+	k8s := object.union(_k8s, {"dara": {"quota": {"cpu_requests": "two"}}})
+	result := quota.deny with input as _inp(k8s)
+	{v.path | some v in result} == {["k8s_users", "dara", "quota", "cpu_requests"]}
 }

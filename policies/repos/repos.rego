@@ -4,6 +4,7 @@
 #   Checks the workspace repositories of roster users: repos are cloned only
 #   in the workspace layout, infra is never listed, and every name is a safe
 #   directory name under ~/code.
+# entrypoint: true
 package repos
 
 _all_repos := [repo | some row in input.roster.users; some repo in row.repos]
@@ -23,19 +24,26 @@ _all_safe if {
 
 # Otherwise the safe lines are found natively too, and the unsafe names are
 # the rest (a name with a newline is never a whole safe line).
-_unsafe := {repo |
+_unsafe contains repo if {
 	not _all_safe
-	safe_lines := {line | some line in regex.find_n(`(?m)^[A-Za-z0-9][A-Za-z0-9._-]*$`, _joined, -1)}
 	some repo in _all_repos
-	not _safe_line(repo, safe_lines)
+	not _safe_line(repo)
 }
 
-_safe_line(repo, safe_lines) if {
-	repo in safe_lines
+_safe_lines contains line if {
+	some line in regex.find_n(`(?m)^[A-Za-z0-9][A-Za-z0-9._-]*$`, _joined, -1)
+}
+
+_safe_line(repo) if {
+	repo in _safe_lines
 	not contains(repo, "..")
 }
 
-_flagged_names := _unsafe | ({"infra"} & {repo | "infra" in _all_repos; some repo in ["infra"]})
+_flagged_names contains repo if {
+	some repo in _unsafe
+}
+
+_flagged_names contains "infra" if "infra" in _all_repos
 
 # [os_user, index, repo] for every repo that some rule reports.
 _flagged contains [os_user, i, repo] if {

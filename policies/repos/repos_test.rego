@@ -85,3 +85,9 @@ test_repo_safe_name_table if {
 		count(repos.deny) == 0 with input as _cleom([repo])
 	}
 }
+
+test_repo_empty_when_only_repo if {
+	roster := {"cleom": object.union(_roster.cleom, {"repos": [""]})}
+	result := repos.deny with input as _inp(roster)
+	{v.path | some v in result} == {["roster", "users", "cleom", "repos", 0]}
+}

@@ -5,6 +5,7 @@
 #   (workstation policy table) and k8s_users (cluster grants): tiers must agree,
 #   only namespace-owners own namespaces, both files list the same namespaces,
 #   and admin is granted only to names on the admin allow-list.
+# entrypoint: true
 package tiers
 
 _exempt_admins := object.get(input, ["config", "exempt_admin_tier_check"], false)
@@ -13,6 +14,8 @@ _exempt_admins := object.get(input, ["config", "exempt_admin_tier_check"], false
 _admins_restricted if is_array(input.config.admins)
 
 _admins := {name | some name in input.config.admins} if _admins_restricted
+
+_absent_k8s_users := {row.k8s_user | some row in input.roster.users} - object.keys(object.get(input, "k8s_users", {}))
 
 _exempt(row) if {
 	_exempt_admins == true
@@ -70,9 +73,7 @@ deny contains v if {
 	not _exempt(row)
 	v := {
 		"code": "tier-mismatch",
-		"msg": sprintf("roster tier \"%s\" != k8s_users role \"%s\" for k8s_user \"%s\"; make the roster tier and the k8s_users role agree", [
-			row.tier, entry.role, row.k8s_user,
-		]),
+		"msg": sprintf("roster tier \"%s\" != k8s_users role \"%s\" for k8s_user \"%s\"; make the roster tier and the k8s_users role agree", [row.tier, entry.role, row.k8s_user]),
 		"path": ["roster", "users", os_user, "tier"],
 		"related": [["k8s_users", row.k8s_user, "role"]],
 	}
@@ -186,9 +187,7 @@ deny contains v if {
 	roster_ns != k8s_ns
 	v := {
 		"code": "namespaces-mismatch",
-		"msg": sprintf("roster namespaces of \"%s\" differ from k8s_users \"%s\" (%s); list the same namespaces in both files", [
-			os_user, row.k8s_user, _difference(roster_ns - k8s_ns, k8s_ns - roster_ns),
-		]),
+		"msg": sprintf("roster namespaces of \"%s\" differ from k8s_users \"%s\" (%s); list the same namespaces in both files", [os_user, row.k8s_user, _difference(roster_ns - k8s_ns, k8s_ns - roster_ns)]),
 		"path": _namespaces_path(["roster", "users", os_user], row, "k8s_user"),
 		"related": [_namespaces_path(["k8s_users", row.k8s_user], entry, "role")],
 	}
@@ -207,9 +206,9 @@ deny contains v if {
 #   code: admin-not-allowed
 #   severity: error
 deny contains v if {
+	_admins_restricted
 	some os_user, row in input.roster.users
 	row.tier == "admin"
-	_admins_restricted
 	not os_user in _admins
 	v := {
 		"code": "admin-not-allowed",
@@ -231,9 +230,9 @@ deny contains v if {
 #   code: admin-not-allowed
 #   severity: error
 deny contains v if {
+	_admins_restricted
 	some user, entry in input.k8s_users
 	entry.role == "admin"
-	_admins_restricted
 	not user in _admins
 	v := {
 		"code": "admin-not-allowed",
@@ -256,14 +255,13 @@ deny contains v if {
 #   code: grant-pending
 #   severity: warning
 warn contains v if {
+	count(_absent_k8s_users) > 0
 	some os_user, row in input.roster.users
-	not input.k8s_users[row.k8s_user]
+	row.k8s_user in _absent_k8s_users
 	not _exempt(row)
 	v := {
 		"code": "grant-pending",
-		"msg": sprintf("roster user \"%s\" has tier \"%s\" but k8s_user \"%s\" is absent from k8s_users (kubectl grant pending — add the entry)", [
-			os_user, row.tier, row.k8s_user,
-		]),
+		"msg": sprintf("roster user \"%s\" has tier \"%s\" but k8s_user \"%s\" is absent from k8s_users (kubectl grant pending — add the entry)", [os_user, row.tier, row.k8s_user]),
 		"path": ["roster", "users", os_user, "k8s_user"],
 	}
 }

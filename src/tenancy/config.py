@@ -6,7 +6,7 @@ relative to the working directory, and they win over the file.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 from tenancy import schema
@@ -26,7 +26,9 @@ DEFAULT_ROSTER = "tenants/roster.yaml"
 DEFAULT_K8S_USERS = "tenants/k8s_users.yaml"
 
 
-def resolve(document: Document | None, path: Path | None) -> tuple[Config | None, list[Diagnostic]]:
+def resolve(
+    document: Document | None, path: PurePath | None
+) -> tuple[Config | None, list[Diagnostic]]:
     """Build a Config from a parsed `tenancy.yaml` (or the defaults when there is none)."""
     if document is None or path is None:
         return Config(), []

@@ -247,3 +247,45 @@ class Manifest:
     namespace: str | None
     body: dict[str, Any]
     source: str  # the input key that produced it, e.g. k8s_users.cleo or roster.users.ada
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Permission:
+    """One Kubernetes grant: a verb on a resource (`secrets`, `deployments.apps`), in a scope
+    (`cluster` or a namespace). `*` stands for every verb or resource."""
+
+    scope: str
+    resource: str
+    verb: str
+
+    def __str__(self) -> str:
+        where = "cluster-wide" if self.scope == "cluster" else f"in namespace {self.scope}"
+        return f"{self.verb} {self.resource} {where}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VaultGrant:
+    path: str
+    capability: str
+
+    def __str__(self) -> str:
+        return f"{self.capability} {self.path}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Person:
+    """Everything one person can do, joined from roster rows, k8s_users and rendered objects.
+
+    `id` is the k8s_users key (the roster joins on it through `k8s_user`).
+    """
+
+    id: str
+    role: Tier | None
+    roster_tiers: tuple[str, ...]
+    os_users: tuple[str, ...]
+    email: str | None
+    namespaces: tuple[str, ...]
+    domains: tuple[str, ...]
+    quota: tuple[tuple[str, str], ...]
+    k8s: frozenset[Permission]
+    vault: frozenset[VaultGrant]

@@ -1,0 +1,423 @@
+"""What a change does to each person's access, between two snapshots. Pure.
+
+Pipeline: each revision is validated and rendered afresh, `access.people` turns the rendered
+objects into effective access per person, and `diff` compares them. Gains are graded by risk
+(reference/anchors.md R4): admin, wildcards and cluster-wide Secrets are critical; Secrets,
+becoming a power-user, a namespace changing owner or disappearing (the platform deletes it with
+its workloads), a waiver added and a large quota raise are high; other gains are medium; losses
+are low; changes that alter nobody's access are info.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tenancy import quantity
+from tenancy.model import Permission, Person, VaultGrant
+
+Level = Literal["critical", "high", "medium", "low", "info"]
+LEVELS: tuple[Level, ...] = ("critical", "high", "medium", "low", "info")
+RANK = {level: i for i, level in enumerate(LEVELS)}
+_SECRET_VERBS = {"get", "list", "watch", "*"}
+_SHELL = {"pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token", "nodes/proxy"}
+_ESCALATION = {"escalate", "bind", "impersonate"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    kind: str
+    detail: str
+    before: Any
+    after: Any
+    severity: Level
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Other:
+    """A change that is not one person's: data, policies, config, waivers."""
+
+    kind: str
+    detail: str
+    path: str
+    severity: Level
+    affects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """One revision as the diff needs it."""
+
+    label: str
+    people: Mapping[str, Person] | None  # None: the revision did not validate far enough
+    files: Mapping[str, str]  # rendered output, path -> text
+    sources: Mapping[str, str]  # input, data and policy files of the revision, path -> text
+    waivers: tuple[tuple[str, str], ...] = ()  # (code, target) of each waiver
+    problems: tuple[str, ...] = ()  # why the revision does not validate, as report lines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditDiff:
+    base: str
+    head: str
+    people: dict[str, tuple[Change, ...]]
+    other: tuple[Other, ...]
+    manifest_diff: str
+    problems: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def max_severity(self) -> Level | None:
+        levels: list[Level] = [c.severity for cs in self.people.values() for c in cs]
+        levels += [o.severity for o in self.other]
+        return _worst(levels) if levels else None
+
+    @property
+    def empty(self) -> bool:
+        return not self.people and not self.other
+
+
+def _k8s_level(grant: Permission, person: Person) -> Level:
+    if grant.verb == "*" or grant.resource == "*" or grant.resource.startswith("*"):
+        return "critical"
+    if grant.resource == "secrets" and grant.verb in _SECRET_VERBS:
+        return "critical" if grant.scope == "cluster" else "high"
+    if grant.verb in _ESCALATION:
+        return "critical"
+    if grant.resource in _SHELL and grant.scope not in person.namespaces:
+        return "high"
+    return "medium"
+
+
+def _vault_level(grant: VaultGrant, person: Person) -> Level:
+    path = grant.path
+    if grant.capability == "sudo" or path in ("*", "+"):
+        return "critical"
+    if path.startswith(("sys/", "identity/")) or (
+        path.startswith("auth/") and not path.startswith("auth/token/")
+    ):
+        return "critical"
+    own = (
+        f"secret/data/{person.id}",
+        f"secret/metadata/{person.id}",
+        *(f"secret/data/workstation/claude-users/{u}" for u in person.os_users),
+        *(f"secret/metadata/workstation/claude-users/{u}" for u in person.os_users),
+        *(f"kubernetes/creds/{ns}-deployer" for ns in person.namespaces),
+        "auth/token/lookup-self",
+        "auth/token/renew-self",
+    )
+    if not any(path == p or path.startswith(p + "/") for p in own):
+        return "high"  # reaches beyond the person's own paths: another tenant's, or shared
+    return "medium"
+
+
+def _worst(levels: Iterable[Level]) -> Level:
+    return min(levels, key=RANK.__getitem__)
+
+
+def _tier_level(after: str | None) -> Level:
+    if after == "admin":
+        return "critical"
+    if after == "power-user":
+        return "high"
+    return "medium" if after else "low"
+
+
+def _owners(people: Mapping[str, Person]) -> dict[str, str]:
+    return {ns: p.id for p in people.values() for ns in p.namespaces}
+
+
+def person_changes(
+    before: Person | None,
+    after: Person | None,
+    *,
+    owners_before: Mapping[str, str],
+    owners_after: Mapping[str, str],
+    quota_factor: float,
+) -> list[Change]:
+    out: list[Change] = []
+    empty = Person(
+        id="",
+        role=None,
+        roster_tiers=(),
+        os_users=(),
+        email=None,
+        namespaces=(),
+        domains=(),
+        quota=(),
+        k8s=frozenset(),
+        vault=frozenset(),
+    )
+    a, b = before or empty, after or empty
+    if before is None or after is None:
+        present = after is not None
+        out.append(
+            Change(
+                kind="person",
+                detail="added" if present else "removed",
+                before=None if present else a.id,
+                after=b.id if present else None,
+                severity="info" if present else "low",
+            )
+        )
+    if a.role != b.role:
+        out.append(
+            Change(
+                kind="tier",
+                detail="k8s_users role",
+                before=a.role,
+                after=b.role,
+                severity=_tier_level(b.role) if b.role else "low",
+            )
+        )
+    if a.roster_tiers != b.roster_tiers:
+        top = "admin" if "admin" in b.roster_tiers and "admin" not in a.roster_tiers else None
+        out.append(
+            Change(
+                kind="roster-tier",
+                detail="roster tier",
+                before=list(a.roster_tiers),
+                after=list(b.roster_tiers),
+                severity="critical"
+                if top
+                else _tier_level(b.roster_tiers[0] if b.roster_tiers else None),
+            )
+        )
+    for ns in sorted(set(b.namespaces) - set(a.namespaces)):
+        previous = owners_before.get(ns)
+        moved = previous is not None and previous != b.id
+        out.append(
+            Change(
+                kind="namespace-gained",
+                detail=ns,
+                before=previous if moved else None,
+                after=ns,
+                severity="critical" if moved else "medium",
+            )
+        )
+    for ns in sorted(set(a.namespaces) - set(b.namespaces)):
+        successor = owners_after.get(ns)
+        out.append(
+            Change(
+                kind="namespace-lost",
+                detail=ns,
+                before=ns,
+                after=successor,
+                # Gone from everyone: the platform deletes it with its workloads.
+                severity="low" if successor else "critical",
+            )
+        )
+    quota_a, quota_b = dict(a.quota), dict(b.quota)
+    for key in sorted(set(quota_a) | set(quota_b)):
+        old, new = quota_a.get(key), quota_b.get(key)
+        if old == new or old is None or new is None:
+            continue
+        out.append(
+            Change(
+                kind="quota",
+                detail=key,
+                before=old,
+                after=new,
+                severity=_quota_level(old, new, quota_factor),
+            )
+        )
+    for domain in sorted(set(b.domains) - set(a.domains)):
+        out.append(
+            Change(
+                kind="domain-gained", detail=domain, before=None, after=domain, severity="medium"
+            )
+        )
+    for domain in sorted(set(a.domains) - set(b.domains)):
+        out.append(
+            Change(kind="domain-lost", detail=domain, before=domain, after=None, severity="low")
+        )
+    out += _grouped_k8s(b.k8s - a.k8s, b, gained=True)
+    out += _grouped_k8s(a.k8s - b.k8s, a, gained=False)
+    out += _grouped_vault(b.vault - a.vault, b, gained=True)
+    out += _grouped_vault(a.vault - b.vault, a, gained=False)
+    return out
+
+
+def _quota_level(old: str, new: str, factor: float) -> Level:
+    a, b = quantity.parse(old), quantity.parse(new)
+    if a is None or b is None or b <= a:
+        return "low"
+    if a == 0 or b / a > factor:
+        return "high"
+    return "medium"
+
+
+def _grouped_k8s(grants: frozenset[Permission], person: Person, *, gained: bool) -> list[Change]:
+    """One change per (scope, resource), listing the verbs: readable, and still exact."""
+    groups: dict[tuple[str, str], list[Permission]] = defaultdict(list)
+    for grant in grants:
+        groups[(grant.scope, grant.resource)].append(grant)
+    out = []
+    for (scope, resource), items in sorted(groups.items()):
+        verbs = sorted(g.verb for g in items)
+        where = "cluster-wide" if scope == "cluster" else f"in namespace {scope}"
+        detail = f"{resource} {where}"
+        out.append(
+            Change(
+                kind="k8s-gained" if gained else "k8s-lost",
+                detail=detail,
+                before=None if gained else verbs,
+                after=verbs if gained else None,
+                severity=_worst(_k8s_level(g, person) for g in items) if gained else "low",
+            )
+        )
+    return out
+
+
+def _grouped_vault(grants: frozenset[VaultGrant], person: Person, *, gained: bool) -> list[Change]:
+    groups: dict[str, list[VaultGrant]] = defaultdict(list)
+    for grant in grants:
+        groups[grant.path].append(grant)
+    out = []
+    for path, items in sorted(groups.items()):
+        capabilities = sorted(g.capability for g in items)
+        out.append(
+            Change(
+                kind="vault-gained" if gained else "vault-lost",
+                detail=path,
+                before=None if gained else capabilities,
+                after=capabilities if gained else None,
+                severity=_worst(_vault_level(g, person) for g in items) if gained else "low",
+            )
+        )
+    return out
+
+
+#: Repository files whose change is not one person's, and how risky such a change is.
+_OTHER_KINDS: tuple[tuple[str, str, Level], ...] = (
+    ("render/clusterroles/", "cluster-role", "high"),
+    ("render/vault/", "vault-path-set", "high"),
+    ("render/", "tier-profile", "high"),
+    ("policies/", "policy", "medium"),
+    ("schemas/", "schema", "medium"),
+)
+
+
+def other_changes(
+    before: Snapshot,
+    after: Snapshot,
+    people_changed: Iterable[str],
+    config_path: str | None,
+    waivers_path: str | None,
+) -> list[Other]:
+    changed_people = tuple(sorted(people_changed))
+    out: list[Other] = []
+    paths = sorted(set(before.sources) | set(after.sources))
+    for path in paths:
+        old, new = before.sources.get(path), after.sources.get(path)
+        if old == new:
+            continue
+        if path == waivers_path:
+            continue  # reported per waiver below
+        if path == config_path:
+            out.append(
+                Other(
+                    kind="config",
+                    detail="configuration changed",
+                    path=path,
+                    severity="medium",
+                    affects=changed_people,
+                )
+            )
+            continue
+        for prefix, kind, level in _OTHER_KINDS:
+            if path.startswith(prefix):
+                action = "added" if old is None else "removed" if new is None else "changed"
+                out.append(
+                    Other(
+                        kind=kind,
+                        detail=f"{kind} {action}",
+                        path=path,
+                        severity=level,
+                        affects=changed_people,
+                    )
+                )
+                break
+        else:
+            if not changed_people:
+                # An input edit that changes nobody's access: comments or ordering.
+                out.append(
+                    Other(
+                        kind="input",
+                        detail="changed without changing anyone's access",
+                        path=path,
+                        severity="info",
+                    )
+                )
+    for code, target in sorted(set(after.waivers) - set(before.waivers)):
+        out.append(
+            Other(
+                kind="waiver-added",
+                detail=f"{code} on {target}",
+                path=waivers_path or "waivers.yaml",
+                severity="high",
+            )
+        )
+    for code, target in sorted(set(before.waivers) - set(after.waivers)):
+        out.append(
+            Other(
+                kind="waiver-removed",
+                detail=f"{code} on {target}",
+                path=waivers_path or "waivers.yaml",
+                severity="low",
+            )
+        )
+    return out
+
+
+def manifest_diff(before: Mapping[str, str], after: Mapping[str, str], base: str, head: str) -> str:
+    chunks: list[str] = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new or path == "INDEX.json":
+            continue
+        chunks.extend(
+            difflib.unified_diff(
+                (old or "").splitlines(keepends=True),
+                (new or "").splitlines(keepends=True),
+                fromfile=f"a/{path}" if old is not None else "/dev/null",
+                tofile=f"b/{path}" if new is not None else "/dev/null",
+            )
+        )
+    return "".join(chunks)
+
+
+def diff(
+    before: Snapshot,
+    after: Snapshot,
+    *,
+    quota_factor: float = 2.0,
+    config_path: str | None = None,
+    waivers_path: str | None = None,
+) -> AuditDiff:
+    people: dict[str, tuple[Change, ...]] = {}
+    if before.people is not None and after.people is not None:
+        owners_before, owners_after = _owners(before.people), _owners(after.people)
+        for person_id in sorted(set(before.people) | set(after.people)):
+            changes = person_changes(
+                before.people.get(person_id),
+                after.people.get(person_id),
+                owners_before=owners_before,
+                owners_after=owners_after,
+                quota_factor=quota_factor,
+            )
+            if changes:
+                people[person_id] = tuple(
+                    sorted(changes, key=lambda c: (RANK[c.severity], c.kind, c.detail))
+                )
+    problems = {s.label: s.problems for s in (before, after) if s.problems}
+    return AuditDiff(
+        base=before.label,
+        head=after.label,
+        people=people,
+        other=tuple(other_changes(before, after, people, config_path, waivers_path)),
+        manifest_diff=manifest_diff(before.files, after.files, before.label, after.label),
+        problems=problems,
+    )

@@ -1,0 +1,141 @@
+"""Validate and render one revision from its file contents, for `diff`. Pure: the shell
+passes in functions that read a file or list a folder at that revision."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import PurePosixPath
+
+import yaml
+
+from tenancy import access
+from tenancy.check import InputFile, check
+from tenancy.config import resolve
+from tenancy.diff import Snapshot
+from tenancy.errors import Diagnostic, Location
+from tenancy.load import parse_bytes
+from tenancy.model import Config, InputName, build
+from tenancy.policy import PolicyEngine, PolicySet
+from tenancy.render import profiles as render_profiles
+from tenancy.render import render
+from tenancy.report import lines
+
+Reader = Callable[[str], bytes | None]
+Lister = Callable[[str], list[str]]
+#: Folders whose files are compared as "other" changes when the repository holds them.
+TRACKED_FOLDERS = ("render", "policies", "schemas")
+
+
+def snapshot(
+    label: str,
+    read: Reader,
+    listing: Lister,
+    *,
+    config_path: str | None,
+    roster: str | None,
+    k8s_users: str | None,
+    engine: PolicyEngine,
+    policies: PolicySet,
+) -> tuple[Snapshot, Config | None]:
+    problems: list[str] = []
+    config = Config()
+    if config_path is not None:
+        raw = read(config_path)
+        if raw is None:
+            return _broken(label, [f"{config_path}@{label}: no such file at this revision"]), None
+        document, found = parse_bytes(config_path, raw)
+        resolved, more = resolve(document, PurePosixPath(config_path)) if document else (None, [])
+        if resolved is None:
+            return _broken(label, lines([*found, *more])), None
+        config = resolved
+    if roster or k8s_users:
+        config = replace(config, roster=roster, k8s_users=k8s_users)
+    inputs = []
+    wanted: tuple[tuple[InputName, str | None], ...] = (
+        ("roster", config.roster),
+        ("k8s_users", config.k8s_users),
+    )
+    for name, value in wanted:
+        if value is None:
+            continue
+        path = str(PurePosixPath(value))
+        raw = read(path)
+        missing = () if raw is not None else (_missing(path, label),)
+        inputs.append(InputFile(name=name, shown=path, raw=raw, problems=missing))
+    waivers_path = str(PurePosixPath(config.waivers)) if config.waivers else None
+    waivers_raw = read(waivers_path) if waivers_path else None
+    waivers = (
+        InputFile(name="waivers", shown=waivers_path, raw=waivers_raw)
+        if waivers_raw and waivers_path
+        else None
+    )
+    checked = check(inputs, config, engine=engine, policies=policies, waivers=waivers)
+    errors = [d for d in checked.report.diagnostics if d.severity == "error" and not d.waived]
+    problems += lines(errors)
+    sources: dict[str, str] = {}
+    for named in (config_path, config.roster, config.k8s_users, waivers_path):
+        if named:
+            raw = read(str(PurePosixPath(named)))
+            if raw is not None:
+                sources[str(PurePosixPath(named))] = raw.decode("utf-8", "replace")
+    for folder in TRACKED_FOLDERS:
+        for path in listing(folder):
+            raw = read(path)
+            if raw is not None:
+                sources[path] = raw.decode("utf-8", "replace")
+    people = None
+    files: dict[str, str] = {}
+    docs = checked.documents
+    if "roster" in docs and "k8s_users" in docs:
+        inventory = build(docs["roster"].data, docs["k8s_users"].data, config)
+        texts = {
+            p.removeprefix("render/"): t for p, t in sources.items() if p.startswith("render/")
+        }
+        profiles = (
+            render_profiles.from_texts(texts)
+            if "profiles.yaml" in texts
+            else render_profiles.load()
+        )
+        names = {"roster": str(config.roster), "k8s_users": str(config.k8s_users)}
+        rendered, _ = render(inventory, profiles, sources=names, output=config.output)
+        people = access.people(inventory, rendered)
+        files = rendered.files
+    return (
+        Snapshot(
+            label=label,
+            people=people,
+            files=files,
+            sources=sources,
+            waivers=_waivers(waivers_raw),
+            problems=tuple(problems),
+        ),
+        config,
+    )
+
+
+def _missing(path: str, label: str) -> Diagnostic:
+    return Diagnostic(
+        location=Location(path, rev=label),
+        severity="error",
+        code="input-missing",
+        message=f"{path} does not exist at {label}",
+        source="input",
+    )
+
+
+def _broken(label: str, problems: list[str]) -> Snapshot:
+    return Snapshot(label=label, people=None, files={}, sources={}, problems=tuple(problems))
+
+
+def _waivers(raw: bytes | None) -> tuple[tuple[str, str], ...]:
+    if not raw:
+        return ()
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return ()
+    entries = (data or {}).get("waivers") or [] if isinstance(data, dict) else []
+    return tuple(
+        sorted((str(w.get("code")), str(w.get("target"))) for w in entries if isinstance(w, dict))
+    )
