@@ -14,13 +14,29 @@ from typing import NoReturn
 
 import click
 
-from tenancy import __version__, catalogue, files, k8s_schema, regotest, resources, tools, write
+from tenancy import (
+    __version__,
+    access,
+    access_report,
+    catalogue,
+    diff_report,
+    files,
+    git,
+    k8s_schema,
+    regotest,
+    resources,
+    revision,
+    tools,
+    write,
+)
+from tenancy import diff as diff_module
 from tenancy.audit import audit
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
+from tenancy.diff import LEVELS, RANK
 from tenancy.errors import Diagnostic, ExitCode, Report, TenancyError, sort_diagnostics
 from tenancy.load import parse_bytes
-from tenancy.model import Config, build
+from tenancy.model import Config, Person, build
 from tenancy.policy import PolicyEngine, PolicySet
 from tenancy.render import profiles
 from tenancy.render import render as render_tree
@@ -63,6 +79,18 @@ class RenderParams:
     format: str
     engine: str
     opa_url: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffParams:
+    base: str | None
+    head: str | None
+    config: Path | None
+    roster: str | None
+    k8s_users: str | None
+    format: str
+    fail_on: str | None
+    quota_factor: float
 
 
 class UsageError(click.UsageError):
@@ -206,6 +234,104 @@ def render(
         opa_url=opa_url,
     )
     raise SystemExit(run_render(params))
+
+
+@cli.command(name="diff")
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="tenancy.yaml (default: the nearest one above the working directory).",
+)
+@click.option("--roster", help="Roster path inside the repository (when there is no config).")
+@click.option("--k8s-users", "k8s_users", help="k8s_users path inside the repository.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--fail-on", type=click.Choice(LEVELS), help="Exit 1 when a change reaches this.")
+@click.option(
+    "--quota-factor",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="A quota raised by more than this factor is high severity.",
+)
+def diff_command(
+    base: str | None,
+    head: str | None,
+    config_path: Path | None,
+    roster: str | None,
+    k8s_users: str | None,
+    fmt: str,
+    fail_on: str | None,
+    quota_factor: float,
+) -> None:
+    """Show what a change does to each person's access, between two git revisions.
+
+    BASE defaults to the merge-base with the default branch, HEAD to the working tree. Both
+    are validated and rendered afresh from git; the committed manifests are never trusted.
+    """
+    params = DiffParams(
+        base=base,
+        head=head,
+        config=config_path,
+        roster=roster,
+        k8s_users=k8s_users,
+        format=fmt,
+        fail_on=fail_on,
+        quota_factor=quota_factor,
+    )
+    raise SystemExit(run_diff(params))
+
+
+@cli.command()
+@click.argument("user")
+@input_options
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def explain(
+    user: str, config_path: Path | None, roster: Path | None, k8s_users: Path | None, fmt: str
+) -> None:
+    """Print one person's effective access (USER is a k8s_users key or a roster os_user)."""
+    people = current_people(InputParams(config=config_path, roster=roster, k8s_users=k8s_users))
+    key = (
+        user
+        if user in people
+        else next((p.id for p in people.values() if user in p.os_users), None)
+    )
+    if key is None:
+        raise UsageError(f"no person {user!r} in k8s_users or the roster")
+    click.echo(access_report.explain(people[key], fmt), nl=False)
+
+
+@cli.command(name="who-can")
+@click.argument("verb")
+@click.argument("resource")
+@click.option("--namespace", "-n", help="Only grants that apply in this namespace.")
+@input_options
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def who_can(
+    verb: str,
+    resource: str,
+    namespace: str | None,
+    config_path: Path | None,
+    roster: Path | None,
+    k8s_users: Path | None,
+    fmt: str,
+) -> None:
+    """List who can VERB RESOURCE (e.g. `get secrets -n cleo`), from the rendered objects."""
+    people = current_people(InputParams(config=config_path, roster=roster, k8s_users=k8s_users))
+    click.echo(access_report.who_can(people, verb, resource, namespace, fmt), nl=False)
 
 
 @cli.command(name="schema")
@@ -426,6 +552,79 @@ def run_render(params: RenderParams) -> ExitCode:
         err=True,
     )
     return code
+
+
+def current_people(params: InputParams) -> dict[str, Person]:
+    """Validate and render the working tree in memory, and compute everyone's access."""
+    config, problems = load_config(params)
+    if config is None or config.roster is None or config.k8s_users is None:
+        if problems:
+            emit(Report(diagnostics=tuple(sort_diagnostics(problems))), "text")
+            raise SystemExit(ExitCode.FINDINGS)
+        raise UsageError("needs both inputs: --roster PATH and --k8s-users PATH")
+    policies = files.read_policies(policy_dirs(config))
+    engine = build_engine("embedded", None, policies)
+    checked = check(read_inputs(config), config, engine=engine, policies=policies)
+    if "roster" not in checked.documents or "k8s_users" not in checked.documents:
+        emit(checked.report, "text")
+        raise SystemExit(ExitCode.FINDINGS)
+    inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
+    rendered, _ = render_tree(inventory, profiles.load(), sources=input_sources(config))
+    return access.people(inventory, rendered)
+
+
+def run_diff(params: DiffParams) -> ExitCode:
+    repo = git.toplevel(Path.cwd())
+    config_file = params.config or files.find_config(Path.cwd())
+    if config_file is None and not (params.roster and params.k8s_users):
+        raise UsageError(
+            f"no {files.CONFIG_NAME} found; pass --config, or --roster and --k8s-users "
+            "(paths inside the repository)"
+        )
+    config_rel = None
+    if config_file is not None:
+        try:
+            config_rel = config_file.resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError as exc:
+            raise UsageError(f"{config_file} is not inside the repository {repo}") from exc
+    base_rev = git.resolve(repo, params.base) if params.base else git.default_base(repo)
+    head_rev = git.resolve(repo, params.head) if params.head else None
+    policies = files.read_policies([resources.data_dir("policies")])
+    engine = build_engine("embedded", None, policies)
+    snapshots = []
+    configs = []
+    for rev in (base_rev, head_rev):
+        tree = git.Tree(repo, rev)
+        snap, config = revision.snapshot(
+            tree.label,
+            tree.read,
+            tree.listing,
+            config_path=config_rel,
+            roster=params.roster,
+            k8s_users=params.k8s_users,
+            engine=engine,
+            policies=policies,
+        )
+        snapshots.append(snap)
+        configs.append(config)
+    head_config = configs[1] or configs[0]
+    result = diff_module.diff(
+        snapshots[0],
+        snapshots[1],
+        quota_factor=params.quota_factor,
+        config_path=config_rel,
+        waivers_path=head_config.waivers if head_config and head_config.waivers else None,
+    )
+    renderer = {
+        "text": diff_report.text,
+        "markdown": diff_report.markdown,
+        "json": diff_report.as_json,
+    }[params.format]
+    click.echo(renderer(result), nl=False)
+    worst = result.max_severity
+    if params.fail_on and worst is not None and RANK[worst] <= RANK[params.fail_on]:  # type: ignore[index]
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def finish(report: Report, fmt: str, strict: bool) -> ExitCode:

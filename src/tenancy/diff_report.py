@@ -1,0 +1,214 @@
+"""Text, Markdown (a sticky PR comment) and JSON for `tenancy diff`. Pure: AuditDiff -> str."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenancy.diff import LEVELS, RANK, AuditDiff, Change
+
+MARKER = "<!-- tenancy-diff -->"
+#: Forgejo and GitHub reject comments over 65,536 characters; stay clear of it.
+COMMENT_LIMIT = 65_000
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def _describe(change: Change) -> str:
+    kind = change.kind
+    if kind in ("k8s-gained", "vault-gained"):
+        return f"gains {_value(change.after)} on {change.detail}"
+    if kind in ("k8s-lost", "vault-lost"):
+        return f"loses {_value(change.before)} on {change.detail}"
+    if kind == "namespace-gained":
+        moved = f" (moved from {change.before})" if change.before else ""
+        return f"gains namespace {change.detail}{moved}"
+    if kind == "namespace-lost":
+        if change.after:
+            return f"loses namespace {change.detail} (moved to {change.after})"
+        return f"namespace {change.detail} removed: the platform deletes it with its workloads"
+    if kind == "person":
+        return f"person {change.detail}"
+    return f"{change.detail}: {_value(change.before)} -> {_value(change.after)}"
+
+
+#: Low-severity changes shown per person before the rest are counted (all are in --format json).
+LOW_SHOWN = 3
+
+
+def fold(changes: tuple[Change, ...]) -> list[str]:
+    """Readable lines for one person: grants inside a namespace they just gained or lost are
+    one line (the namespace change carries the risk, unless a grant is riskier on its own), and
+    low changes past a few are counted. Every change is still in the JSON output."""
+    moved = {c.detail for c in changes if c.kind in ("namespace-gained", "namespace-lost")}
+    folded: dict[tuple[str, str], int] = {}
+    lines: list[str] = []
+    low = 0
+    grants = ("k8s-gained", "k8s-lost", "vault-gained", "vault-lost")
+    for change in sorted(changes, key=lambda c: (RANK[c.severity], c.kind in grants)):
+        scope = (
+            change.detail.rsplit(" in namespace ", 1)[-1]
+            if " in namespace " in change.detail
+            else None
+        )
+        if (
+            change.kind in ("k8s-gained", "k8s-lost")
+            and scope in moved
+            and RANK[change.severity] >= RANK["medium"]
+        ):
+            verb = "gains" if change.kind == "k8s-gained" else "loses"
+            key = (f"[{change.severity}] {verb}", str(scope))
+            folded[key] = folded.get(key, 0) + 1
+            continue
+        if change.severity == "low":
+            low += 1
+            if low > LOW_SHOWN:
+                continue
+        lines.append(f"[{change.severity}] {_describe(change)}")
+    for (head, scope), count in sorted(folded.items()):
+        lines.append(f"{head} {count} grants of the owner role in namespace {scope}")
+    if low > LOW_SHOWN:
+        lines.append(f"[low] and {low - LOW_SHOWN} more low-severity changes (losses)")
+    return lines
+
+
+def summary_line(result: AuditDiff) -> str:
+    counts = dict.fromkeys(LEVELS, 0)
+    for changes in result.people.values():
+        for change in changes:
+            counts[change.severity] += 1
+    for other in result.other:
+        counts[other.severity] += 1
+    shown = ", ".join(f"{n} {level}" for level, n in counts.items() if n)
+    worst = result.max_severity or "none"
+    return (
+        f"tenancy diff {result.base}..{result.head}: {len(result.people)} people affected, "
+        f"max severity {worst}" + (f" ({shown})" if shown else "")
+    )
+
+
+def text(result: AuditDiff) -> str:
+    out = [summary_line(result)]
+    for label, problems in result.problems.items():
+        out.append(f"{label} does not validate:")
+        out += [f"  {p}" for p in problems]
+    for person, changes in result.people.items():
+        out.append(f"{person}")
+        out += [f"  {line}" for line in fold(changes)]
+    if result.other:
+        out.append("other changes")
+        for other in result.other:
+            affects = f" (affects: {', '.join(other.affects)})" if other.affects else ""
+            out.append(f"  [{other.severity:<8}] {other.detail}: {other.path}{affects}")
+    return "\n".join(out) + "\n"
+
+
+def as_json(result: AuditDiff) -> str:
+    document = {
+        "version": 1,
+        "base": result.base,
+        "head": result.head,
+        "people": [
+            {
+                "id": person,
+                "changes": [
+                    {
+                        "kind": c.kind,
+                        "detail": c.detail,
+                        "before": c.before,
+                        "after": c.after,
+                        "severity": c.severity,
+                    }
+                    for c in changes
+                ],
+            }
+            for person, changes in result.people.items()
+        ],
+        "other": [
+            {
+                "kind": o.kind,
+                "detail": o.detail,
+                "path": o.path,
+                "severity": o.severity,
+                "affects": list(o.affects),
+            }
+            for o in result.other
+        ],
+        "max_severity": result.max_severity,
+        "problems": {k: list(v) for k, v in result.problems.items()},
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT) -> str:
+    """A PR comment: summary on top, a table per person, findings, the raw diff collapsed.
+
+    Sections are added while they fit under `limit`; whatever does not fit is named in a
+    closing note, so the comment stays valid Markdown (no unclosed fence or details).
+    """
+    head = [MARKER, f"### {summary_line(result)}", ""]
+    if result.empty:
+        head.append("No change to anyone's access.")
+    for label, problems in result.problems.items():
+        head += [f"> **{label} does not validate** ({len(problems)} errors):", ">"]
+        head += [f"> `{_cell(p)}`" for p in problems[:20]]
+        head.append("")
+    sections: list[str] = []
+    if result.people:
+        rows = ["| person | changes | max severity |", "|---|---:|---|"]
+        for person, changes in result.people.items():
+            worst = min((c.severity for c in changes), key=RANK.__getitem__)
+            rows.append(f"| `{person}` | {len(changes)} | **{worst}** |")
+        sections.append("\n".join(rows) + "\n")
+    for person, changes in result.people.items():
+        rows = [f"#### `{person}`", "", "| severity | change |", "|---|---|"]
+        for line in fold(changes):
+            level, _, text = line[1:].partition("] ")
+            rows.append(f"| {level} | {_cell(text)} |")
+        sections.append("\n".join(rows) + "\n")
+    findings = [
+        (c.severity, f"`{person}`: {_describe(c)}")
+        for person, changes in result.people.items()
+        for c in changes
+        if RANK[c.severity] <= RANK["high"]
+    ]
+    findings += [
+        (
+            o.severity,
+            f"{o.detail} (`{o.path}`)" + (f", affects {', '.join(o.affects)}" if o.affects else ""),
+        )
+        for o in result.other
+    ]
+    if findings:
+        rows = ["#### Findings by severity", ""]
+        rows += [
+            f"- **{level}** {_cell(text)}"
+            for level, text in sorted(findings, key=lambda f: RANK[f[0]])
+        ]
+        sections.append("\n".join(rows) + "\n")
+    if result.manifest_diff:
+        fence = "````" if "```" in result.manifest_diff else "```"
+        sections.append(
+            "<details><summary>Rendered manifest diff</summary>\n\n"
+            f"{fence}diff\n{result.manifest_diff}{fence}\n\n</details>\n"
+        )
+    out = "\n".join(head) + "\n"
+    dropped = 0
+    for section in sections:
+        if len(out) + len(section) + 200 > limit:
+            dropped += 1
+            continue
+        out += section + "\n"
+    if dropped:
+        out += f"_{dropped} section(s) left out to stay under {limit:,} characters; run `tenancy diff` locally for all of it._\n"
+    return out
