@@ -14,6 +14,7 @@ $(BIN)/tenancy: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/pip install --quiet -e ".[opa,sync,k8s,tools]" --group dev
+	$(BIN)/python -m compileall -q src >/dev/null
 	touch $@
 
 install: $(BIN)/tenancy

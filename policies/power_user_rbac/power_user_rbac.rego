@@ -8,6 +8,8 @@
 #   read-only without Secrets, exec, attach, port-forward, token minting or
 #   wildcards (ADR-0005: power-users get cluster-wide read and nothing more).
 # entrypoint: true
+# custom:
+#   stage: rendered
 package power_user_rbac
 
 _binding_kinds := {"ClusterRoleBinding", "RoleBinding"}

@@ -9,8 +9,6 @@ package repos
 
 _all_repos := [repo | some row in input.roster.users; some repo in row.repos]
 
-# One regex call checks every name when all are safe, which is the common
-# case; a safe name has no newline, so the lines are exactly the names.
 _joined := concat("\n", _all_repos)
 
 # One regex call checks every name when all are safe, which is the common

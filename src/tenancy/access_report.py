@@ -35,7 +35,8 @@ def explain(person: Person, fmt: str) -> str:
             + "\n"
         )
     out = [
-        f"{person.id}: role {person.role or '-'}, roster tier {', '.join(person.roster_tiers) or '-'}"
+        f"{person.id}: role {person.role or '-'}, "
+        f"roster tier {', '.join(person.roster_tiers) or '-'}"
         f" (os users: {', '.join(person.os_users) or '-'}), identity {person.email or '-'}",
         f"namespaces: {', '.join(person.namespaces) or '-'}",
         f"domains: {', '.join(person.domains) or '-'}",

@@ -210,5 +210,8 @@ def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT) -> str:
             continue
         out += section + "\n"
     if dropped:
-        out += f"_{dropped} section(s) left out to stay under {limit:,} characters; run `tenancy diff` locally for all of it._\n"
+        out += (
+            f"_{dropped} section(s) left out to stay under {limit:,} characters; "
+            "run `tenancy diff` locally for all of it._\n"
+        )
     return out

@@ -114,3 +114,7 @@ class Report:
             "waived": sum(1 for d in self.diagnostics if d.waived),
             "files": len(self.files),
         }
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible (exit 2, like click's own errors)."""

