@@ -1,0 +1,120 @@
+"""`tenancy diff`, `explain` and `who-can` against real git repositories in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, RunCli
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A throwaway tenancy repository on branch main with one commit (the example inputs)."""
+    target = tmp_path / "repo"
+    target.mkdir()
+    shutil.copy(REPO / "tenancy.yaml", target / "tenancy.yaml")
+    shutil.copytree(REPO / "tenants", target / "tenants")
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "commit", "-qm", "base")
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def test_working_tree_against_default_branch(run: RunCli, repo: Path) -> None:
+    """With no arguments, the working tree is compared with the merge-base of main."""
+    git(repo, "checkout", "-qb", "feature")
+    edit(repo / "tenants/k8s_users.yaml", 'pods: "10"', 'pods: "40"')
+    result = run("diff", "-f", "json", cwd=repo)
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["head"] == "worktree"
+    (person,) = document["people"]
+    assert person["id"] == "dara"
+    assert person["changes"] == [
+        {"kind": "quota", "detail": "pods", "before": "10", "after": "40", "severity": "high"}
+    ]
+
+
+def test_two_commits_and_fail_on(run: RunCli, repo: Path) -> None:
+    """BASE and HEAD commits are read from git; --fail-on sets the exit code."""
+    edit(repo / "tenants/k8s_users.yaml", "brin:\n  role: power-user", "brin:\n  role: admin")
+    edit(
+        repo / "tenants/roster.yaml",
+        "k8s_user: brin, tier: power-user",
+        "k8s_user: brin, tier: admin",
+    )
+    edit(repo / "tenancy.yaml", "admins: [ada]", "admins: [ada, brin]")
+    git(repo, "commit", "-qam", "brin becomes admin")
+    (repo / "tenants/roster.yaml").write_text("garbage: [\n")  # the working tree must not matter
+    result = run("diff", "HEAD~1", "HEAD", "--fail-on", "critical", cwd=repo)
+    assert result.exit_code == 1
+    assert "brin" in result.output
+    assert "[critical] gains * on * cluster-wide" in result.output
+    assert run("diff", "HEAD~1", "HEAD", cwd=repo).exit_code == 0
+
+
+def test_invalid_revision_is_reported_and_still_diffed(run: RunCli, repo: Path) -> None:
+    """A head that fails policy is named with its findings, and its changes still show."""
+    edit(repo / "tenants/k8s_users.yaml", "namespaces: [gabi]", "namespaces: [gabi, kube-system]")
+    result = run("diff", "main", "-f", "markdown", cwd=repo)
+    assert "**worktree does not validate**" in result.output
+    assert "namespace-reserved" in result.output
+    assert "gains namespace kube-system" in result.output
+
+
+def test_comment_only_change_is_info(run: RunCli, repo: Path) -> None:
+    """Editing only comments changes nobody's access; it is listed as info."""
+    path = repo / "tenants/k8s_users.yaml"
+    path.write_text("# reviewed 2026-11\n" + path.read_text())
+    document = json.loads(run("diff", "main", "-f", "json", cwd=repo).output)
+    assert document["people"] == []
+    assert [o["severity"] for o in document["other"]] == ["info"]
+
+
+def test_unknown_revision_is_an_environment_error(repo: Path) -> None:
+    """A revision git does not know ends with exit 3 and a clear message."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tenancy", "diff", "no-such-rev"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "unknown revision 'no-such-rev'" in result.stderr
+
+
+def test_explain_and_who_can(run: RunCli) -> None:
+    """explain prints one person's access; who-can answers from the rendered objects."""
+    explained = run("explain", "cleom", "-f", "json", cwd=REPO)
+    person = json.loads(explained.output)
+    assert person["id"] == "cleo"
+    assert person["namespaces"] == ["cleo", "cleo-books"]
+    assert {"scope": "cleo", "resource": "secrets", "verb": "get"} in person["kubernetes"]
+    assert {"path": "secret/data/cleo/*", "capability": "read"} in person["vault"]
+    who = json.loads(run("who-can", "get", "secrets", "-n", "dara", "-f", "json", cwd=REPO).output)
+    assert [entry["id"] for entry in who] == ["ada", "dara"]
+    assert run("explain", "nobody", cwd=REPO).exit_code == 2
