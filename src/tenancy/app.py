@@ -233,7 +233,7 @@ def run_render(params: RenderParams) -> ExitCode:
     rendered, problems = render_tree(
         inventory, profiles.load(), sources=input_sources(config), output=shown
     )
-    problems += audit(engine, policies, rendered, config, shown)
+    problems += audit(engine, policies, rendered, inventory, config, shown)
     problems += k8s_schema.check(rendered.manifests, rendered.files, shown)
     problems += tools.check_hcl(rendered.files, shown)
     problems += tools.check_kustomize(rendered.files, shown)

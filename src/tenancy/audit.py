@@ -1,44 +1,126 @@
 """Audit the rendered output with the `rendered`-stage Rego policies. Pure given the engine.
 
 The rendered RBAC and Vault objects are what people actually get, so the privilege rules
-(no Secrets for power-users, no escalate/bind/impersonate, ...) run on them, and a finding lands
-on the line of the rendered file that grants too much.
+(no Secrets for power-users, no escalate/bind/impersonate, no Vault sudo, no cross-tenant globs)
+run on them, and a finding lands on the line of the rendered file that grants too much. The
+Vault policies are given to the rules as data parsed back from the rendered HCL, not from the
+renderer's intermediate values, so the audit judges exactly what is written.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
+
+from tenancy.access import parse_hcl
 from tenancy.errors import Diagnostic, Location
 from tenancy.load import Document, parse_yaml
-from tenancy.model import Config
+from tenancy.model import Config, Inventory
 from tenancy.policy import PolicyEngine, PolicySet, evaluate
 from tenancy.render import Rendered
 
 
-def audit(
-    engine: PolicyEngine, policies: PolicySet, rendered: Rendered, config: Config, output: str
-) -> list[Diagnostic]:
+def audit_input(rendered: Rendered, inventory: Inventory, config: Config) -> dict[str, Any]:
     manifests = [m for m in rendered.manifests if m.path in rendered.files]
-    objects = [{"file": m.path, "object": m.body} for m in manifests]
-    documents: dict[int, Document | None] = {}
+    tiers = {u.key: u.role for u in inventory.users}
+    row_tiers = {f"roster.users.{r.os_user}": r.tier for r in inventory.roster}
+    policies = []
+    roles = []
+    for path, text in rendered.files.items():
+        source = rendered.sources.get(path, "")
+        owner = _owner(source)
+        tier = tiers.get(owner or "") if source.startswith("k8s_users.") else row_tiers.get(source)
+        if path.startswith("vault/policies/") and path.endswith(".hcl"):
+            policies.append(
+                {
+                    "file": path,
+                    "name": path.rsplit("/", 1)[1].removesuffix(".hcl"),
+                    "owner": owner,
+                    "tier": tier,
+                    "paths": [
+                        {"path": p, "capabilities": list(caps)}
+                        for p, caps in sorted(parse_hcl(text).items())
+                    ],
+                }
+            )
+        elif path.startswith("vault/kubernetes-auth/"):
+            role = yaml.safe_load(text)
+            roles.append({"file": path, "owner": owner, **role})
+    prefix = config.identity_prefix
+    return {
+        "objects": [{"file": m.path, "object": m.body} for m in manifests],
+        "vault_policies": policies,
+        "vault_roles": roles,
+        "tenants": {
+            u.key: {
+                "tier": u.role,
+                "namespaces": list(u.namespaces),
+                "identity": u.identity(prefix),
+            }
+            for u in inventory.users
+        },
+        "config": config.policy_view(),
+    }
+
+
+def _owner(source: str) -> str | None:
+    if source.startswith("k8s_users."):
+        return source.split(".", 1)[1]
+    if source.startswith("roster.users."):
+        return source.split(".", 2)[2]
+    return None
+
+
+def audit(
+    engine: PolicyEngine,
+    policies: PolicySet,
+    rendered: Rendered,
+    inventory: Inventory,
+    config: Config,
+    output: str,
+) -> list[Diagnostic]:
+    data = audit_input(rendered, inventory, config)
+    documents: dict[str, Document | None] = {}
+
+    def document(path: str) -> Document | None:
+        if path not in documents:
+            documents[path], _ = parse_yaml(f"{output}/{path}", rendered.files.get(path, ""))
+        return documents[path]
 
     def locate(path: Sequence[str | int]) -> Location | None:
-        if len(path) < 2 or path[0] != "objects" or not isinstance(path[1], int):
+        if len(path) < 2 or not isinstance(path[1], int):
             return None
-        index = path[1]
-        if not 0 <= index < len(manifests):
+        section, index, rest = path[0], path[1], list(path[2:])
+        items = data.get(str(section))
+        if not isinstance(items, list) or not 0 <= index < len(items):
             return None
-        if index not in documents:
-            manifest = manifests[index]
-            document, _ = parse_yaml(f"{output}/{manifest.path}", rendered.files[manifest.path])
-            documents[index] = document
-        document = documents[index]
-        if document is None:  # pragma: no cover - tenancy's own output always parses
-            return Location(f"{output}/{manifests[index].path}")
-        rest = list(path[3:]) if len(path) > 2 and path[2] == "object" else []
-        return document.locate(rest)
+        file = items[index]["file"]
+        if section == "objects":
+            doc = document(file)
+            inner = rest[1:] if rest[:1] == ["object"] else []
+            return doc.locate(inner) if doc else Location(f"{output}/{file}")
+        if section == "vault_roles":
+            doc = document(file)
+            return doc.locate(rest) if doc else Location(f"{output}/{file}")
+        if section == "vault_policies":
+            return _hcl_location(rendered.files[file], f"{output}/{file}", items[index], rest)
+        return None
 
-    data: dict[str, Any] = {"objects": objects, "config": config.policy_view()}
     return evaluate(engine, policies, data, locate, stage="rendered", fallback=Location(output))
+
+
+def _hcl_location(text: str, shown: str, policy: dict[str, Any], rest: list[Any]) -> Location:
+    """The line of the `path "..."` block (or its capabilities line) a finding is about."""
+    if len(rest) >= 2 and rest[0] == "paths" and isinstance(rest[1], int):
+        entries = policy["paths"]
+        if 0 <= rest[1] < len(entries):
+            needle = f"path {json.dumps(entries[rest[1]]['path'])} {{"
+            for number, line in enumerate(text.split("\n"), start=1):
+                if line == needle:
+                    if len(rest) > 2 and rest[2] == "capabilities":
+                        return Location(shown, number + 1, 3)
+                    return Location(shown, number, 1)
+    return Location(shown)
