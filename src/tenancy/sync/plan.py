@@ -1,0 +1,500 @@
+"""Desired Vault state from the rendered tree, observed state, and the plan between them. Pure.
+
+Pipeline: render -> **desired(rendered)**; `sync/vault.observe()` -> Observed;
+**plan(desired, observed)** -> Plan -> `sync/vault.apply()`. See DESIGN.md, "Data flow".
+
+Safety rules the plan encodes (the shell only carries them out):
+- tenancy changes or deletes only objects it owns: those in its managed-objects index on the
+  server (or entities whose metadata says `managed-by: tenancy`). A rendered object whose name
+  is taken by an object tenancy does not own is a `conflict`, never overwritten, unless the
+  plan is made with `adopt`.
+- an owned object that is no longer rendered is a `delete`, blocked unless `allow_delete`.
+- creates and updates (reversible) come before deletes; within them, objects come in
+  dependency order (`KINDS`: policies before the roles and entities that name them), and
+  deletes in the reverse order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tenancy.render import Rendered
+from tenancy.sync import hcl
+
+Kind = Literal["policy", "auth-role", "entity", "entity-alias", "group"]
+#: Apply order of creates and updates; deletes run in the reverse order.
+KINDS: tuple[Kind, ...] = ("policy", "auth-role", "entity", "entity-alias", "group")
+Action = Literal["create", "update", "delete", "conflict"]
+Key = tuple[Kind, str]
+
+MANAGED_BY = "managed-by"
+OWNER = "tenancy"
+_VCO = "redhatcop.redhat.io/v1alpha1"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """An ACL policy. Compared by its rules only: the HCL text (header comment, layout) is
+    what gets written, not what decides whether the server matches."""
+
+    name: str
+    rules: hcl.Rules
+    text: str = field(compare=False)
+    #: Set when the server's text could not be parsed; such a policy never equals a rendered one.
+    unreadable: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthRole:
+    """A Kubernetes auth-method role at auth/<mount>/role/<role>; TTLs in seconds."""
+
+    mount: str
+    role: str
+    bound_service_account_names: tuple[str, ...]
+    bound_service_account_namespaces: tuple[str, ...]
+    audience: str
+    policies: tuple[str, ...]
+    token_ttl: int
+    token_max_ttl: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.mount}/{self.role}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entity:
+    name: str
+    policies: tuple[str, ...]
+    metadata: tuple[tuple[str, str], ...]  # sorted; includes managed-by: tenancy when desired
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityAlias:
+    """An entity alias, identified by its auth mount path and its name (the OIDC email)."""
+
+    mount: str
+    alias: str
+    entity: str | None  # canonical entity's name; None when it has no readable name
+
+    @property
+    def name(self) -> str:
+        return f"{self.mount}/{self.alias}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    name: str
+    type: str  # internal | external
+    policies: tuple[str, ...]
+    metadata: tuple[tuple[str, str], ...]
+
+
+VaultObject = Policy | AuthRole | Entity | EntityAlias | Group
+
+
+def kind_of(obj: VaultObject) -> Kind:
+    return _KIND_OF[type(obj)]
+
+
+_KIND_OF: dict[type, Kind] = {
+    Policy: "policy",
+    AuthRole: "auth-role",
+    Entity: "entity",
+    EntityAlias: "entity-alias",
+    Group: "group",
+}
+
+
+def key_of(obj: VaultObject) -> Key:
+    return (kind_of(obj), obj.name)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A set of Vault objects by (kind, name)."""
+
+    objects: Mapping[Key, VaultObject]
+
+    @classmethod
+    def of(cls, objects: Iterable[VaultObject]) -> State:
+        return cls({key_of(o): o for o in objects})
+
+    def mounts(self, kind: Kind) -> set[str]:
+        """The auth mounts the objects of one kind live on (auth roles and aliases)."""
+        return {
+            o.mount
+            for k, o in self.objects.items()
+            if k[0] == kind and isinstance(o, AuthRole | EntityAlias)
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observed:
+    """What the server holds of the objects tenancy cares about, and what tenancy owns there.
+
+    `objects` holds every existing object that is rendered or owned (nothing else is read);
+    `owned` is the ownership record (the managed-objects index plus entity metadata); `ids`
+    are server identifiers the shell needs to update or delete (entity and alias IDs).
+    """
+
+    objects: Mapping[Key, VaultObject]
+    owned: frozenset[Key]
+    ids: Mapping[Key, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PathDelta:
+    """Capability-level difference of one policy path (added/removed are sorted)."""
+
+    path: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    other_changed: bool = False
+
+    def __str__(self) -> str:
+        quoted = json.dumps(self.path)
+        if not self.removed and not self.other_changed and self.added:
+            return f"path {quoted}: new, {_caps(self.added)}"
+        if not self.added and not self.other_changed and self.removed:
+            return f"path {quoted}: removed, was {_caps(self.removed)}"
+        parts = [f"+{c}" for c in self.added] + [f"-{c}" for c in self.removed]
+        if self.other_changed:
+            parts.append("parameter constraints differ")
+        return f"path {quoted}: {' '.join(parts)}"
+
+
+def _caps(caps: tuple[str, ...]) -> str:
+    return "[" + ", ".join(caps) + "]"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One step of a plan. `blocked` says why apply will not carry it out (conflict, delete
+    without --allow-delete); `owned` says whether tenancy owned the object before."""
+
+    action: Action
+    kind: Kind
+    name: str
+    before: VaultObject | None
+    after: VaultObject | None
+    detail: tuple[str, ...] = ()
+    paths: tuple[PathDelta, ...] = ()
+    owned: bool = False
+    adopt: bool = False
+    blocked: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Changes in apply order; `forget` are index entries of owned objects already gone."""
+
+    changes: tuple[Change, ...]
+    forget: frozenset[Key] = frozenset()
+
+    @property
+    def runnable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.blocked is None)
+
+    @property
+    def blocked(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.blocked is not None)
+
+
+# --- desired state from the rendered tree -------------------------------------------------
+
+
+def seconds(value: object) -> int:
+    """A Vault TTL as seconds: an integer, or a Go duration such as `1h`, `90m`, `1h30m`."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    total = 0.0
+    pos = 0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"not a duration: {value!r}")
+    return int(total)
+
+
+def _meta(values: Mapping[str, Any], *, owned: bool) -> tuple[tuple[str, str], ...]:
+    merged = {str(k): str(v) for k, v in values.items()}
+    if owned:
+        merged[MANAGED_BY] = OWNER  # ownership is visible on the entity itself
+    return tuple(sorted(merged.items()))
+
+
+def desired(rendered: Rendered) -> State:
+    """The Vault objects the rendered vault-config-operator resources describe.
+
+    Policy names are the review files' (`vault/policies/<name>.hcl`, the names entities refer
+    to); the operator resource's metadata.name is the same name with `_` made `-`.
+    """
+    review: dict[str, tuple[str, str]] = {}
+    for path, text in rendered.files.items():
+        if path.startswith("vault/policies/") and path.endswith(".hcl"):
+            stem = path.removeprefix("vault/policies/").removesuffix(".hcl")
+            review[stem.replace("_", "-")] = (stem, text)
+    objects: list[VaultObject] = []
+    for manifest in rendered.manifests:
+        body = manifest.body
+        if body.get("apiVersion") != _VCO:
+            continue
+        spec = body["spec"]
+        name = str(body["metadata"]["name"])
+        if manifest.kind == "Policy":
+            text = str(spec["policy"])
+            stem, review_text = review.get(name, (name, text))
+            objects.append(
+                Policy(name=stem if review_text == text else name, rules=hcl.parse(text), text=text)
+            )
+        elif manifest.kind == "KubernetesAuthEngineRole":
+            objects.append(
+                AuthRole(
+                    mount=str(spec["path"]),
+                    role=str(spec.get("name") or name),
+                    bound_service_account_names=tuple(sorted(spec["targetServiceAccounts"])),
+                    bound_service_account_namespaces=tuple(
+                        sorted(spec["targetNamespaces"]["targetNamespaces"])
+                    ),
+                    audience=str(spec.get("audience", "")),
+                    policies=tuple(sorted(spec.get("policies", ()))),
+                    token_ttl=seconds(spec.get("tokenTTL", 0)),
+                    token_max_ttl=seconds(spec.get("tokenMaxTTL", 0)),
+                )
+            )
+        elif manifest.kind == "Entity":
+            objects.append(
+                Entity(
+                    name=str(spec.get("name") or name),
+                    policies=tuple(sorted(spec.get("policies", ()))),
+                    metadata=_meta(spec.get("metadata") or {}, owned=True),
+                )
+            )
+        elif manifest.kind == "EntityAlias":
+            objects.append(
+                EntityAlias(
+                    mount=str(spec["authEngineMountPath"]),
+                    alias=str(spec["name"]),
+                    entity=str(spec["entityName"]),
+                )
+            )
+        elif manifest.kind == "Group":
+            objects.append(
+                Group(
+                    name=str(spec.get("name") or name),
+                    type=str(spec.get("type", "internal")),
+                    policies=tuple(sorted(spec.get("policies", ()))),
+                    metadata=_meta(spec.get("metadata") or {}, owned=True),
+                )
+            )
+    return State.of(objects)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def policy_delta(before: Policy | None, after: Policy | None) -> tuple[PathDelta, ...]:
+    """Per path: capabilities added and removed (and whether other settings changed)."""
+    old = dict(before.rules) if before else {}
+    new = dict(after.rules) if after else {}
+    deltas = []
+    for path in sorted(old.keys() | new.keys()):
+        was = old.get(path, hcl.PathRule(frozenset()))
+        now = new.get(path, hcl.PathRule(frozenset()))
+        if was == now:
+            continue
+        deltas.append(
+            PathDelta(
+                path=path,
+                added=tuple(sorted(now.capabilities - was.capabilities)),
+                removed=tuple(sorted(was.capabilities - now.capabilities)),
+                other_changed=was.other != now.other,
+            )
+        )
+    return tuple(deltas)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):
+        return json.dumps(dict(value), sort_keys=True)  # metadata pairs
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def field_delta(before: VaultObject, after: VaultObject) -> tuple[str, ...]:
+    """`field: old -> new` for every field that differs (non-policy objects)."""
+    lines = []
+    for name in type(after).__dataclass_fields__:
+        was, now = getattr(before, name), getattr(after, name)
+        if was != now:
+            lines.append(f"{name}: {_show(was)} -> {_show(now)}")
+    return tuple(lines)
+
+
+def _difference(
+    before: VaultObject | None, after: VaultObject | None
+) -> tuple[tuple[str, ...], tuple[PathDelta, ...]]:
+    if isinstance(before, Policy | None) and isinstance(after, Policy | None):
+        paths = policy_delta(before, after)
+        detail = tuple(str(p) for p in paths)
+        if before is not None and before.unreadable:
+            detail = (f"the server's policy could not be parsed: {before.unreadable}", *detail)
+        return detail, paths
+    if before is None or after is None:
+        return (), ()
+    return field_delta(before, after), ()
+
+
+def plan(
+    desired: State, observed: Observed, *, allow_delete: bool = False, adopt: bool = False
+) -> Plan:
+    """What to create, update, delete or report as a conflict so the server matches `desired`."""
+    reversible: list[Change] = []
+    deletes: list[Change] = []
+    for key in sorted(desired.objects, key=_order):
+        want = desired.objects[key]
+        have = observed.objects.get(key)
+        owned = key in observed.owned
+        if have is None:
+            detail, paths = _difference(None, want)
+            reversible.append(
+                Change(
+                    action="create",
+                    kind=key[0],
+                    name=key[1],
+                    before=None,
+                    after=want,
+                    detail=detail,
+                    paths=paths,
+                    owned=owned,
+                )
+            )
+            continue
+        if owned and have == want:
+            continue
+        detail, paths = _difference(have, want)
+        if owned:
+            action: Action = "update"
+            blocked = None
+        elif adopt:
+            action, blocked = "update", None
+            detail = ("adopt: tenancy takes ownership of this existing object", *detail)
+        else:
+            action = "conflict"
+            blocked = "exists on the server and is not managed by tenancy (--adopt takes it over)"
+        reversible.append(
+            Change(
+                action=action,
+                kind=key[0],
+                name=key[1],
+                before=have,
+                after=want,
+                detail=detail,
+                paths=paths,
+                owned=owned,
+                adopt=not owned and adopt,
+                blocked=blocked,
+            )
+        )
+    forget = set()
+    for key in sorted(observed.owned - desired.objects.keys(), key=_order, reverse=True):
+        have = observed.objects.get(key)
+        if have is None:
+            forget.add(key)  # deleted before, or by hand: only the index entry is left
+            continue
+        detail, paths = _difference(have, None)
+        deletes.append(
+            Change(
+                action="delete",
+                kind=key[0],
+                name=key[1],
+                before=have,
+                after=None,
+                detail=detail,
+                paths=paths,
+                owned=True,
+                blocked=None if allow_delete else "deletes need --allow-delete",
+            )
+        )
+    return Plan(changes=(*reversible, *deletes), forget=frozenset(forget))
+
+
+def _order(key: Key) -> tuple[int, str]:
+    return KINDS.index(key[0]), key[1]
+
+
+# --- ownership bookkeeping ------------------------------------------------------------------
+
+
+def claimed(plan: Plan, owned: frozenset[Key]) -> frozenset[Key]:
+    """The index to record *before* applying: every object apply may create or adopt.
+
+    Recording first means an interrupted apply leaves, at worst, an owned name that does not
+    exist yet (the next plan creates it), never an object tenancy made but does not own (the
+    next plan would call that a conflict and refuse to converge).
+    """
+    return owned | {c.key for c in plan.runnable if c.action != "delete"}
+
+
+def released(claim: frozenset[Key], plan: Plan, done: Iterable[Change]) -> frozenset[Key]:
+    """The index after applying: deleted objects and forgotten entries are dropped."""
+    gone = {c.key for c in done if c.action == "delete"}
+    return frozenset(claim - gone - plan.forget)
+
+
+def exposing(desired: State, data_path: str) -> list[str]:
+    """Rendered policies that could write `data_path` (e.g. tenancy's own index in KV).
+
+    Vault path globs: a trailing `*` is a prefix match, `+` matches one path segment.
+    """
+    writers = {"create", "update", "delete", "patch", "sudo"}
+    found = []
+    for obj in desired.objects.values():
+        if not isinstance(obj, Policy):
+            continue
+        for pattern, rule in obj.rules:
+            writes = rule.capabilities & writers and "deny" not in rule.capabilities
+            if writes and glob_match(pattern, data_path):
+                found.append(obj.name)
+                break
+    return sorted(found)
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Whether a Vault policy path pattern covers a request path."""
+    prefix = pattern.endswith("*")
+    body = pattern[:-1] if prefix else pattern
+    parts = body.split("/")
+    target = path.split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if index >= len(target):
+            return prefix and last and part == ""
+        segment = target[index]
+        if part == "+":
+            continue
+        if last and prefix:
+            return segment.startswith(part)  # a prefix match spans the later segments too
+        if segment != part:
+            return False
+    return len(target) == len(parts)

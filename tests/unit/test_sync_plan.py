@@ -1,0 +1,428 @@
+"""sync.plan and sync.hcl: desired state from the render, the plan, ownership bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tenancy.model import Config, build
+from tenancy.render import render
+from tenancy.render.profiles import load
+from tenancy.sync import hcl
+from tenancy.sync.plan import (
+    KINDS,
+    AuthRole,
+    Entity,
+    EntityAlias,
+    Observed,
+    Plan,
+    Policy,
+    State,
+    claimed,
+    desired,
+    exposing,
+    glob_match,
+    key_of,
+    plan,
+    policy_delta,
+    released,
+    seconds,
+)
+from tests.strategies import vault_states
+
+CONFIG = Config(zones=("example.org",))
+SOURCES = {"roster": "tenants/roster.yaml", "k8s_users": "tenants/k8s_users.yaml"}
+ROSTER = {
+    "users": {
+        "cleom": {
+            "authentik_user": "cleo98",
+            "k8s_user": "cleo",
+            "tier": "namespace-owner",
+            "namespaces": ["cleo", "cleo-books"],
+        },
+        "brin": {"authentik_user": "brin.k", "k8s_user": "brin", "tier": "power-user"},
+    }
+}
+K8S = {
+    "cleo": {
+        "role": "namespace-owner",
+        "email": "cleo98@example.org",
+        "namespaces": ["cleo-books", "cleo"],
+    },
+    "dev_ops": {"role": "namespace-owner", "email": "d@example.org", "namespaces": ["devops"]},
+    "brin": {"role": "power-user", "email": "brin.k@example.org"},
+}
+
+
+def state(roster: Any = ROSTER, k8s: Any = K8S) -> State:
+    rendered, problems = render(build(roster, k8s, CONFIG), load(), sources=SOURCES)
+    assert problems == []
+    return desired(rendered)
+
+
+def policy(name: str, rules: dict[str, list[str]]) -> Policy:
+    return Policy(
+        name=name,
+        rules=tuple((p, hcl.PathRule(frozenset(c))) for p, c in sorted(rules.items())),
+        text=f"# {name}\n",
+    )
+
+
+def owned(objects: State) -> Observed:
+    return Observed(objects=objects.objects, owned=frozenset(objects.objects))
+
+
+EMPTY = Observed(objects={}, owned=frozenset())
+
+
+# --- hcl ----------------------------------------------------------------------------------
+
+
+def test_hcl_reads_the_canonical_rendered_form() -> None:
+    """A rendered policy parses to its paths and capabilities."""
+    text = 'path "secret/data/a/*" {\n  capabilities = ["read", "list"]\n}\n'
+    assert hcl.parse(text) == (("secret/data/a/*", hcl.PathRule(frozenset({"read", "list"}))),)
+
+
+def test_hcl_reads_hand_written_policies() -> None:
+    """Comments of three kinds, `=` before a block, trailing commas and parameters are read."""
+    text = """
+    # hash
+    path "a/*" = {
+      capabilities = ["read", "list",]  // slashes
+      allowed_parameters = { "ttl" = [] }
+    }
+    /* block
+       comment */ path "a/*" { capabilities = ["sudo"] }
+    """
+    ((path, rule),) = hcl.parse(text)
+    assert path == "a/*"
+    assert rule.capabilities == {"read", "list", "sudo"}  # repeated paths merge, as in Vault
+    assert rule.other == (("allowed_parameters", '{"ttl": []}'),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'path "a" { capabilities = ["read"]',
+        'path "a" { capabilities = "read" }',
+        'name = "x"',
+        'path "a" { capabilities = [read }',
+        'path "a" { capabilities = ["read"] } ;',
+    ],
+)
+def test_hcl_rejects_what_it_cannot_read(text: str) -> None:
+    """Unreadable or unsupported policies are an HclError, never a guess."""
+    with pytest.raises(hcl.HclError):
+        hcl.parse(text)
+
+
+# --- desired state from the render ----------------------------------------------------------
+
+
+def test_desired_state_has_every_rendered_vault_object() -> None:
+    """Policies, auth roles, entities and aliases come from the operator resources."""
+    wanted = state()
+    kinds = {kind: sorted(n for k, n in wanted.objects if k == kind) for kind in KINDS}
+    assert kinds == {
+        "policy": [
+            "namespace-owner-cleo",
+            "namespace-owner-dev_ops",
+            "workstation-claude-brin",
+            "workstation-claude-cleom",
+        ],
+        "auth-role": [
+            "kubernetes/cleo-books-deployer",
+            "kubernetes/cleo-deployer",
+            "kubernetes/devops-deployer",
+        ],
+        "entity": ["cleo", "dev_ops"],
+        "entity-alias": ["oidc/cleo98@example.org", "oidc/d@example.org"],
+        "group": [],
+    }
+
+
+def test_policy_names_are_the_ones_entities_refer_to() -> None:
+    """A key with `_` keeps it in the policy name, as the entity's policy list has it."""
+    wanted = state()
+    entity = wanted.objects[("entity", "dev_ops")]
+    assert isinstance(entity, Entity)
+    assert entity.policies == ("namespace-owner-dev_ops",)
+    assert ("policy", "namespace-owner-dev_ops") in wanted.objects
+
+
+def test_desired_entity_is_marked_as_managed_and_roles_have_seconds() -> None:
+    """Entity metadata carries managed-by: tenancy; TTLs such as 1h become 3600."""
+    wanted = state()
+    entity = wanted.objects[("entity", "cleo")]
+    assert isinstance(entity, Entity)
+    assert ("managed-by", "tenancy") in entity.metadata
+    assert ("k8s_user", "cleo") in entity.metadata
+    role = wanted.objects[("auth-role", "kubernetes/cleo-deployer")]
+    assert isinstance(role, AuthRole)
+    assert (role.token_ttl, role.token_max_ttl, role.audience) == (3600, 3600, "vault")
+    assert role.policies == ("namespace-owner-cleo",)
+    alias = wanted.objects[("entity-alias", "oidc/cleo98@example.org")]
+    assert isinstance(alias, EntityAlias)
+    assert alias.entity == "cleo"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1h", 3600), ("30m", 1800), ("1h30m", 5400), ("90s", 90), (3600, 3600), ("45", 45)],
+)
+def test_seconds_reads_go_durations(text: object, expected: int) -> None:
+    """TTLs are compared in seconds, the way the server returns them."""
+    assert seconds(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "1d", "h", "1h x", True])
+def test_seconds_rejects_other_text(text: object) -> None:
+    """Anything but a Go duration or a number is an error."""
+    with pytest.raises(ValueError, match="duration"):
+        seconds(text)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def test_empty_server_means_create_everything_in_dependency_order() -> None:
+    """Every desired object is a create; policies come before the objects naming them."""
+    wanted = state()
+    result = plan(wanted, EMPTY)
+    assert [c.action for c in result.changes] == ["create"] * len(wanted.objects)
+    order = [KINDS.index(c.kind) for c in result.changes]
+    assert order == sorted(order)
+    assert result.blocked == ()
+
+
+def test_capability_level_difference_of_a_policy() -> None:
+    """An update lists, per path, the capabilities added and removed."""
+    before = policy("p", {"a/*": ["read", "sudo"], "b": ["read"]})
+    after = policy("p", {"a/*": ["read", "list"], "c": ["update"]})
+    result = plan(State.of([after]), owned(State.of([before])))
+    (change,) = result.changes
+    assert change.action == "update"
+    assert change.detail == (
+        'path "a/*": +list -sudo',
+        'path "b": removed, was [read]',
+        'path "c": new, [update]',
+    )
+    assert [(p.path, p.added, p.removed) for p in change.paths] == [
+        ("a/*", ("list",), ("sudo",)),
+        ("b", (), ("read",)),
+        ("c", ("update",), ()),
+    ]
+
+
+def test_policy_text_alone_is_not_a_difference() -> None:
+    """A different header comment or layout with the same rules needs no update."""
+    rules = {"a/*": ["read"]}
+    server = Policy(
+        name="p", rules=policy("p", rules).rules, text='path "a/*" {capabilities=["read"]}'
+    )
+    assert plan(State.of([policy("p", rules)]), owned(State.of([server]))).changes == ()
+
+
+def test_unreadable_server_policy_is_replaced_and_says_why() -> None:
+    """A policy the parser cannot read differs from the rendered one, with the reason shown."""
+    server = Policy(name="p", rules=(), text="???", unreadable="line 1: unexpected '???'")
+    (change,) = plan(State.of([policy("p", {"a": ["read"]})]), owned(State.of([server]))).changes
+    assert change.action == "update"
+    assert change.detail[0].startswith("the server's policy could not be parsed")
+
+
+def test_field_differences_of_other_objects() -> None:
+    """Entities and roles list each field that differs, old -> new."""
+    old = Entity(name="e", policies=("a",), metadata=(("tier", "x"),))
+    new = Entity(name="e", policies=("a", "b"), metadata=(("tier", "y"),))
+    (change,) = plan(State.of([new]), owned(State.of([old]))).changes
+    assert change.detail == ("policies: [a] -> [a, b]", 'metadata: {"tier": "x"} -> {"tier": "y"}')
+
+
+def test_object_not_owned_is_a_conflict_unless_adopted() -> None:
+    """A hand-made object with a rendered name is reported, never overwritten without --adopt."""
+    hand = policy("p", {"a": ["sudo"]})
+    mine = policy("p", {"a": ["read"]})
+    observed = Observed(objects={key_of(hand): hand}, owned=frozenset())
+    (conflict,) = plan(State.of([mine]), observed).changes
+    assert (conflict.action, conflict.owned) == ("conflict", False)
+    assert conflict.blocked is not None
+    assert conflict.detail == ('path "a": +read -sudo',)
+    (adopted,) = plan(State.of([mine]), observed, adopt=True).changes
+    assert (adopted.action, adopted.adopt, adopted.blocked) == ("update", True, None)
+
+
+def test_identical_unowned_object_is_adopted_without_change() -> None:
+    """--adopt on an object that already matches only records ownership."""
+    same = policy("p", {"a": ["read"]})
+    observed = Observed(objects={key_of(same): same}, owned=frozenset())
+    (change,) = plan(State.of([same]), observed, adopt=True).changes
+    assert change.action == "update"
+    assert change.detail == ("adopt: tenancy takes ownership of this existing object",)
+
+
+def test_deletes_only_owned_objects_and_only_when_allowed() -> None:
+    """An owned object no longer rendered is a delete, blocked without --allow-delete."""
+    gone = policy("gone", {"a": ["read"]})
+    stranger = policy("stranger", {"a": ["read"]})
+    observed = Observed(
+        objects={key_of(gone): gone, key_of(stranger): stranger},
+        owned=frozenset({key_of(gone)}),
+    )
+    (blocked,) = plan(State.of([]), observed).changes
+    assert (blocked.action, blocked.name, blocked.blocked) == (
+        "delete",
+        "gone",
+        "deletes need --allow-delete",
+    )
+    (allowed,) = plan(State.of([]), observed, allow_delete=True).changes
+    assert allowed.blocked is None
+    assert allowed.detail == ('path "a": removed, was [read]',)
+
+
+def test_reversible_changes_come_before_deletes_in_reverse_kind_order() -> None:
+    """Creates and updates first; deletes last, aliases before entities before policies."""
+    old = [
+        policy("old", {"a": ["read"]}),
+        Entity(name="old", policies=(), metadata=()),
+        EntityAlias(mount="oidc", alias="old@x", entity="old"),
+    ]
+    observed = owned(State.of(old))
+    result = plan(State.of([policy("new", {"a": ["read"]})]), observed, allow_delete=True)
+    assert [(c.action, c.kind) for c in result.changes] == [
+        ("create", "policy"),
+        ("delete", "entity-alias"),
+        ("delete", "entity"),
+        ("delete", "policy"),
+    ]
+
+
+def test_owned_but_missing_is_recreated_or_forgotten() -> None:
+    """An index entry without its object: created again if rendered, else only forgotten."""
+    wanted = policy("p", {"a": ["read"]})
+    observed = Observed(objects={}, owned=frozenset({("policy", "p"), ("policy", "gone")}))
+    result = plan(State.of([wanted]), observed)
+    assert [(c.action, c.name, c.owned) for c in result.changes] == [("create", "p", True)]
+    assert result.forget == {("policy", "gone")}
+
+
+def test_ownership_is_claimed_before_and_released_after() -> None:
+    """The index is written with every planned object first, and loses deletes after."""
+    keep = policy("keep", {"a": ["read"]})
+    gone = policy("gone", {"a": ["read"]})
+    new = policy("new", {"a": ["read"]})
+    observed = Observed(
+        objects={key_of(keep): keep, key_of(gone): gone},
+        owned=frozenset({key_of(keep), key_of(gone), ("policy", "lost")}),
+    )
+    result = plan(State.of([keep, new]), observed, allow_delete=True)
+    claim = claimed(result, observed.owned)
+    assert claim == {("policy", "keep"), ("policy", "gone"), ("policy", "new"), ("policy", "lost")}
+    done = result.runnable
+    assert released(claim, result, done) == {("policy", "keep"), ("policy", "new")}
+    # Interrupted before the delete ran: the deleted object stays owned, the next run deletes it.
+    assert released(claim, result, done[:1]) == {
+        ("policy", "keep"),
+        ("policy", "new"),
+        ("policy", "gone"),
+    }
+
+
+def test_conflicts_are_not_claimed() -> None:
+    """A conflicting object is never recorded as tenancy's."""
+    hand = policy("p", {"a": ["sudo"]})
+    observed = Observed(objects={key_of(hand): hand}, owned=frozenset())
+    result = plan(State.of([policy("p", {"a": ["read"]})]), observed)
+    assert claimed(result, observed.owned) == frozenset()
+
+
+@given(vault_states(), st.booleans(), st.booleans())
+def test_plan_of_desired_against_itself_is_empty(
+    wanted: State, allow_delete: bool, adopt: bool
+) -> None:
+    """plan(desired, observed=desired) is empty when tenancy owns what it observes."""
+    result = plan(wanted, owned(wanted), allow_delete=allow_delete, adopt=adopt)
+    assert result == Plan(changes=())
+
+
+@given(vault_states(), vault_states(), st.sets(st.sampled_from(KINDS)), st.booleans())
+def test_unowned_objects_are_never_changed_without_adopt(
+    wanted: State, server: State, owned_kinds: set[str], allow_delete: bool
+) -> None:
+    """Whatever the states, a runnable update or delete always touches an owned object."""
+    ownership = frozenset(k for k in server.objects if k[0] in owned_kinds)
+    observed = Observed(objects=server.objects, owned=ownership)
+    result = plan(wanted, observed, allow_delete=allow_delete)
+    for change in result.runnable:
+        if change.action != "create":
+            assert change.key in ownership
+        else:
+            assert change.key not in server.objects
+    assert {c.key for c in result.changes} <= set(wanted.objects) | ownership
+
+
+@given(vault_states(), vault_states(), st.booleans())
+def test_applying_a_plan_converges(wanted: State, server: State, adopt: bool) -> None:
+    """After the runnable changes, a new plan has only what was blocked before."""
+    observed = Observed(objects=server.objects, owned=frozenset(server.objects))
+    result = plan(wanted, observed, allow_delete=True, adopt=adopt)
+    after = dict(server.objects)
+    for change in result.runnable:
+        if change.action == "delete":
+            del after[change.key]
+        else:
+            assert change.after is not None
+            after[change.key] = change.after
+    owned_after = released(claimed(result, observed.owned), result, result.runnable)
+    again = plan(wanted, Observed(objects=after, owned=owned_after), allow_delete=True)
+    assert again.changes == ()
+
+
+# --- safety: the ownership index must not be writable by a tenant ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("secret/data/*", "secret/data/tenancy/managed", True),
+        ("secret/data/tenancy", "secret/data/tenancy/managed", False),
+        ("secret/data/tenancy/*", "secret/data/tenancy/managed", True),
+        ("secret/+/tenancy/managed", "secret/data/tenancy/managed", True),
+        ("secret/data/ten*", "secret/data/tenancy/managed", True),
+        ("secret/data/cleo/*", "secret/data/tenancy/managed", False),
+        ("secret/data/x*", "secret/data", False),
+    ],
+)
+def test_glob_match_follows_vault_rules(pattern: str, path: str, expected: bool) -> None:
+    """A trailing * is a prefix match over segments; + matches exactly one segment."""
+    assert glob_match(pattern, path) is expected
+
+
+def test_a_tenant_named_like_the_index_is_caught() -> None:
+    """A namespace-owner whose key is the index's folder could rewrite what tenancy owns."""
+    wanted = state(
+        {"users": {}},
+        {"tenancy": {"role": "namespace-owner", "email": "t@x.org", "namespaces": ["t"]}},
+    )
+    assert exposing(wanted, "secret/data/tenancy/managed") == ["namespace-owner-tenancy"]
+    assert exposing(state(), "secret/data/tenancy/managed") == []
+
+
+def test_policy_delta_of_new_and_removed_policies() -> None:
+    """A created policy lists every path as new; a deleted one every path as removed."""
+    p = policy("p", {"a": ["read"]})
+    assert [str(d) for d in policy_delta(None, p)] == ['path "a": new, [read]']
+    assert [str(d) for d in policy_delta(p, None)] == ['path "a": removed, was [read]']
+
+
+def test_canonical_fast_path_agrees_with_the_parser() -> None:
+    """The regex fast path for tenancy's own layout reads what the general parser reads."""
+    rendered = state().objects[("policy", "namespace-owner-cleo")]
+    assert isinstance(rendered, Policy)
+    general = hcl.parse(rendered.text + "// not canonical any more\n")
+    assert hcl.parse(rendered.text) == general
+    assert len(general) == 6
