@@ -9,7 +9,10 @@ JSON that `secret/platform` holds in Vault. The mix: about 5 % admins, 15 % powe
 rest namespace-owners with 1-3 namespaces, 0-2 domains and a quota (a few common presets, some
 one-off values, some absent), a few cluster-only users without a roster row, and exactly three
 deliberately bad users (`BAD_USERS`), each producing exactly one error, so that the reporting
-path runs (positions, messages, related locations) as on a real pull request.
+path runs (positions, messages, related locations) as on a real pull request. With `clean=True`
+(`--clean`) the bad users are left out: N good users whose inputs validate with no findings, for
+the suites that need `render` and `diff` to succeed. The good users are the same either way
+(they are drawn first), so a clean repository is the default one minus its three bad users.
 
 `policy_input.json` is the combined policy input document built by tenancy's own loaders and
 `tenancy.check.policy_input`, so other tools (conftest, opa) evaluate exactly what tenancy does.
@@ -166,12 +169,13 @@ def _copy(quota: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if quota is None else dict(quota)
 
 
-def _population(n: int, seed: int) -> list[_User]:
-    """n people in roster order, the three bad users placed at seeded random positions."""
+def _population(n: int, seed: int, *, clean: bool = False) -> list[_User]:
+    """n people in roster order, the three bad users placed at seeded random positions (none
+    when clean: then all n are good)."""
     if not 10 <= n <= MAX_USERS:
         raise ValueError(f"size {n} is outside 10..{MAX_USERS}")
     rng = random.Random(seed * 1_000_003 + n)
-    good = n - len(BAD_USERS)
+    good = n if clean else n - len(BAD_USERS)
     users: list[_User] = []
     for index in range(good):
         draw = rng.random()
@@ -180,6 +184,8 @@ def _population(n: int, seed: int) -> list[_User]:
         if tier == "namespace-owner" and rng.random() < 0.03:
             user.os_user = None  # cluster-only (like gabi in the example): no workstation row
         users.append(user)
+    if clean:
+        return users
     owners = [u for u in users if u.role == "namespace-owner" and u.os_user is not None]
     if not owners:
         raise ValueError(f"size {n} produced no namespace-owner to build the bad users from")
@@ -267,9 +273,11 @@ def _config_text(admins: list[str]) -> str:
     )
 
 
-def generate(n: int, root: Path, *, seed: int = SEED) -> Repo:
-    """Write a repository of n users under root (created; existing files are overwritten)."""
-    users = _population(n, seed)
+def generate(n: int, root: Path, *, seed: int = SEED, clean: bool = False) -> Repo:
+    """Write a repository of n users under root (created; existing files are overwritten).
+
+    clean: no deliberately bad users, so the inputs validate with no findings."""
+    users = _population(n, seed, clean=clean)
     rng = random.Random(seed + n)
     admins = sorted(
         {u.key for u in users if u.role == "admin" or u.tier == "admin"}
@@ -292,7 +300,7 @@ def generate(n: int, root: Path, *, seed: int = SEED) -> Repo:
         owners=sum(u.role == "namespace-owner" for u in users),
         roster_bytes=roster.stat().st_size,
         k8s_bytes=k8s.stat().st_size,
-        expected_errors=dict(EXPECTED_ERRORS),
+        expected_errors={} if clean else dict(EXPECTED_ERRORS),
     )
 
 
@@ -331,8 +339,9 @@ def main() -> None:
     parser.add_argument("users", type=int, help="number of users (10..200000)")
     parser.add_argument("root", type=Path, help="directory to write the repository into")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--clean", action="store_true", help="leave out the three bad users")
     args = parser.parse_args()
-    repo = generate(args.users, args.root, seed=args.seed)
+    repo = generate(args.users, args.root, seed=args.seed, clean=args.clean)
     print(repo)
 
 

@@ -12,9 +12,9 @@
 #   stage: rendered
 package rendered_audit
 
-# Hot paths (every object, every Vault path) use only `in`, `==` and at most
-# a builtin or two per element: in regorus a function call costs as much as
-# ten builtins, and the input holds ~100k objects for 10,000 tenants.
+# The input holds ~100k objects for 10,000 tenants, and in regorus every
+# statement, builtin or function call costs about a microsecond or more, so
+# loops over all objects or all Vault paths are kept to a few `in` and `==`.
 
 _role_kinds := {"ClusterRole", "Role"}
 
@@ -54,16 +54,13 @@ _tenants := tenants if {
 	is_object(tenants)
 }
 
-_field(x, path) := object.get(x, path, "?") if {
-	is_object(x)
-} else := "?"
+_field(x, path) := object.get(x, path, "?") if is_object(x)
+
+_field(x, _) := "?" if not is_object(x)
 
 _name(obj) := sprintf("%s \"%s\"", [_field(obj, "kind"), _field(obj, ["metadata", "name"])])
 
-_strings(x, field) := [[k, value] |
-	some k, value in _array(object.get(x, field, []))
-	is_string(value)
-]
+_strings(x, field) := [[k, value] | some k, value in _array(object.get(x, field, [])); is_string(value)]
 
 # Indexes of the RBAC objects, found in one pass over all objects.
 _rbac := [i | some i, item in _objects; item.object.kind in _rbac_kinds]
@@ -73,8 +70,7 @@ _role_rules := [entry |
 	some i in _rbac
 	role := _objects[i].object
 	role.kind in _role_kinds
-	is_array(role.rules)
-	some j, rule in role.rules
+	some j, rule in _array(role.rules)
 	is_object(rule)
 	entry := [i, j, rule]
 ]
@@ -126,31 +122,37 @@ _listed(key) if {
 	key in input.config.admins
 }
 
-_admin_identities contains identity if {
+# [identity, on the allow-list] of every admin-tier tenant.
+_admins contains entry if {
 	some key, tenant in _tenants
 	tenant.tier == "admin"
 	_listed(key)
-	identity := tenant.identity
+	entry := [tenant.identity, true]
 }
 
-_unlisted_admin_identities contains identity if {
+_admins contains entry if {
 	some key, tenant in _tenants
 	tenant.tier == "admin"
 	not _listed(key)
-	identity := tenant.identity
-}
-
-_user_in(subject, identities) if {
-	subject.kind == "User"
-	subject.name in identities
+	entry := [tenant.identity, false]
 }
 
 _cluster_admin_reason(subject) := "an admin-tier tenant missing from the `admins` allow-list in tenancy.yaml; add it there or give it another role" if {
-	_user_in(subject, _unlisted_admin_identities)
+	_unlisted_admin(subject)
 }
 
 _cluster_admin_reason(subject) := "not the identity of an admin-tier tenant; only admins may have cluster-admin, so bind a tenancy role instead" if {
-	not _user_in(subject, _unlisted_admin_identities)
+	not _unlisted_admin(subject)
+}
+
+_unlisted_admin(subject) if {
+	subject.kind == "User"
+	[subject.name, false] in _admins
+}
+
+_allowed_admin(subject) if {
+	subject.kind == "User"
+	[subject.name, true] in _admins
 }
 
 # [object index, tenant key] of every RoleBinding labelled with a tenant.
@@ -158,15 +160,13 @@ _tenant_role_bindings := [entry |
 	some i in _rbac
 	binding := _objects[i].object
 	binding.kind == "RoleBinding"
-	key := binding.metadata.labels["tenancy.io/tenant"]
-	entry := [i, key]
+	entry := [i, binding.metadata.labels["tenancy.io/tenant"]]
 ]
 
 # [tenant key, namespace] for every namespace a tenant owns.
 _owned contains pair if {
 	some key, tenant in _tenants
-	is_array(tenant.namespaces)
-	some namespace in tenant.namespaces
+	some namespace in _array(tenant.namespaces)
 	pair := [key, namespace]
 }
 
@@ -182,8 +182,7 @@ _misplaced contains entry if {
 	some [i, key] in _tenant_role_bindings
 	namespace := object.get(_objects[i].object.metadata, "namespace", "")
 	not [key, namespace] in _owned
-	binding := _objects[i].object
-	msg := sprintf("%s is labelled for tenant \"%s\" and is in namespace \"%s\", %s", [_name(binding), key, namespace, _outside_reason(key)])
+	msg := sprintf("%s is labelled for tenant \"%s\" and is in namespace \"%s\", %s", [_name(_objects[i].object), key, namespace, _outside_reason(key)])
 	entry := [i, ["metadata", "namespace"], msg]
 }
 
@@ -205,19 +204,27 @@ _misplaced contains entry if {
 # which are exempt from the tenant-boundary rules (no tier is not exempt).
 _policies := [p | some p, policy in _vault_policies; is_array(policy.paths)]
 
-_admin_policies := {p | some p in _policies; _vault_policies[p].tier == "admin"}
+_admin_policies contains p if {
+	some p in _policies
+	_vault_policies[p].tier == "admin"
+}
 
 _policy_name(p) := _field(_vault_policies[p], "name")
 
 # The distinct paths the rules look at closer: those with a glob, and those
 # whose first segment is (or is a glob that can match) sys, identity or auth.
-# One regex over all paths, as JSON strings, costs less than a builtin call
-# per path.
+# One regex over all paths as JSON costs less than a builtin call per path.
 _path_json := json.marshal([grant.path | some p in _policies; some grant in _vault_policies[p].paths])
 
-_glob_paths := {json.unmarshal(s) | some s in regex.find_n(`"(?:[^"\\]|\\.)*[*+](?:[^"\\]|\\.)*"`, _path_json, -1)}
+_glob_paths contains path if {
+	some s in regex.find_n(`"(?:[^"\\]|\\.)*[*+](?:[^"\\]|\\.)*"`, _path_json, -1)
+	path := json.unmarshal(s)
+}
 
-_area_paths := {json.unmarshal(s) | some s in regex.find_n(`"/?(?:sys|identity|auth|\+|[^"\\/]*\*)(?:/(?:[^"\\]|\\.)*)?"`, _path_json, -1)}
+_area_paths contains path if {
+	some s in regex.find_n(`"/?(?:sys|identity|auth|\+|[^"\\/]*\*)(?:/(?:[^"\\]|\\.)*)?"`, _path_json, -1)
+	path := json.unmarshal(s)
+}
 
 _suspect_paths := _glob_paths | _area_paths
 
@@ -252,9 +259,7 @@ _privileged contains entry if {
 	some [p, j, path] in _suspects
 	some area in ["sys", "identity"]
 	[path, area] in _reaches
-	capabilities := _vault_policies[p].paths[j].capabilities
-	is_array(capabilities)
-	some k, capability in capabilities
+	some k, capability in _array(_vault_policies[p].paths[j].capabilities)
 	not capability in _read_only_capabilities
 	entry := [p, j, k, "a non-admin may only read under sys/ and identity/, where writes change policies, mounts or entities (a self-grant)"]
 }
@@ -264,9 +269,7 @@ _privileged contains entry if {
 	[path, "auth"] in _reaches
 	not [path, "sys"] in _reaches
 	not [path, "identity"] in _reaches
-	capabilities := _vault_policies[p].paths[j].capabilities
-	is_array(capabilities)
-	some k, capability in capabilities
+	some k, capability in _array(_vault_policies[p].paths[j].capabilities)
 	capability in _vault_writes
 	not [path, capability] in _self_token_grants
 	entry := [p, j, k, "writes under auth/ create or change login roles and tokens (a self-grant), and a non-admin may only renew its own token"]
@@ -279,9 +282,7 @@ _own_globs contains key if {
 	some [p, j, path] in _suspects
 	path in _glob_paths
 	segments := split(path, "/")
-	segments[0] == "secret"
-	segments[1] in {"data", "metadata"}
-	segments[2] == _vault_policies[p].owner
+	array.slice(segments, 0, 3) in {["secret", "data", _vault_policies[p].owner], ["secret", "metadata", _vault_policies[p].owner]}
 	count(segments) > 3
 	not regex.match(`[*+]`, segments[2])
 	key := [p, j]
@@ -291,22 +292,23 @@ _own_globs contains key if {
 	some [p, j, path] in _suspects
 	path in _glob_paths
 	segments := split(path, "/")
-	segments[0] == "secret"
-	segments[1] in {"data", "metadata"}
-	array.slice(segments, 2, 4) == ["workstation", "claude-users"]
+	array.slice(segments, 0, 4) in {["secret", "data", "workstation", "claude-users"], ["secret", "metadata", "workstation", "claude-users"]}
 	count(segments) > 5
 	_vault_policies[p].name == concat("-", ["workstation-claude", segments[4]])
 	not regex.match(`[*+]`, segments[4])
 	key := [p, j]
 }
 
+# Some bound list holds a `*` (one search instead of one per value).
+_bound_glob if contains(json.marshal([role[field] | some role in _vault_roles; some field, _ in _bound_fields]), "*")
+
 # [role index, path, why, what] for every bound list of a Vault role that is
 # empty or missing, and every value in one that contains `*`.
 _loose_roles contains entry if {
+	_bound_glob
 	some r, role in _vault_roles
 	some field, what in _bound_fields
-	is_array(role[field])
-	some k, value in role[field]
+	some k, value in _array(role[field])
 	is_string(value)
 	contains(value, "*")
 	entry := [r, ["vault_roles", r, field, k], sprintf("accepts the %s \"%s\"", [what, value]), what]
@@ -364,7 +366,7 @@ deny contains v if {
 	some i in _cluster_admin_bindings
 	binding := _objects[i].object
 	some s, subject in _array(object.get(binding, "subjects", []))
-	not _user_in(subject, _admin_identities)
+	not _allowed_admin(subject)
 	v := {
 		"code": "rbac-cluster-admin-not-allowed",
 		"msg": sprintf(
@@ -381,10 +383,10 @@ deny contains v if {
 # description: |
 #   A Role or ClusterRole may not grant the verbs `escalate`, `bind` or
 #   `impersonate`, nor create, update or patch `roles`, `rolebindings`,
-#   `clusterroles` or `clusterrolebindings`. Each lets the holder give itself
-#   (or act as someone with) permissions it was not granted, which defeats
-#   every other RBAC rule. Wildcards are reported as rbac-wildcard. Fix:
-#   remove the verb, or the RBAC resources, from the rule.
+#   `clusterroles` or `clusterrolebindings`: each lets the holder give itself
+#   (or act with) permissions it was not granted, defeating every other RBAC
+#   rule. Wildcards are reported as rbac-wildcard. Fix: remove the verb, or
+#   the RBAC resources, from the rule.
 # scope: rule
 # custom:
 #   code: rbac-escalation
@@ -448,13 +450,12 @@ deny contains v if {
 # METADATA
 # title: Vault policy grants a privileged path to a non-admin
 # description: |
-#   A Vault policy that is not admin-tier may only read under `sys/` and
-#   `identity/` (deny is allowed too), and may not write (create, update,
-#   patch, delete) under `auth/`, except update on `auth/token/renew-self`
-#   (reading `auth/token/lookup-self` is a read). A glob that can match these
-#   areas (`*`, `s*`, `+/...`) counts as naming them. Writes there change
-#   policies, mounts, entities, groups or login roles: a self-grant. Fix:
-#   remove the capability or the path.
+#   A Vault policy that is not admin-tier may only read (or deny) under
+#   `sys/` and `identity/`, and may not write (create, update, patch, delete)
+#   under `auth/` except update on `auth/token/renew-self`; a glob that can
+#   match these areas (`*`, `s*`, `+/...`) counts as naming them. Writes
+#   there change policies, mounts, entities, groups or login roles: a
+#   self-grant. Fix: remove the capability or the path.
 # scope: rule
 # custom:
 #   code: vault-privileged-path

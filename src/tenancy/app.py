@@ -231,7 +231,10 @@ def run_render(params: RenderParams) -> ExitCode:
     shown = files.display(output)
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
     rendered, problems = render_tree(
-        inventory, profiles.load(), sources=input_sources(config), output=shown
+        inventory,
+        profiles.with_overrides(profiles.load(), config.render),
+        sources=input_sources(config),
+        output=shown,
     )
     problems += audit(engine, policies, rendered, inventory, config, shown)
     problems += k8s_schema.check(rendered.manifests, rendered.files, shown)
@@ -276,7 +279,11 @@ def current_people(params: InputParams) -> dict[str, Person]:
         emit(checked.report, "text")
         raise SystemExit(ExitCode.FINDINGS)
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
-    rendered, _ = render_tree(inventory, profiles.load(), sources=input_sources(config))
+    rendered, _ = render_tree(
+        inventory,
+        profiles.with_overrides(profiles.load(), config.render),
+        sources=input_sources(config),
+    )
     return access.people(inventory, rendered)
 
 

@@ -221,7 +221,8 @@ def desired_state(inputs: InputParams, fmt: str) -> tuple[State | None, Config |
         return None, config, code
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
     output = files.display(Path(config.output))
-    rendered, problems = render_vault_layer(inventory, profiles.load(), app.input_sources(config))
+    site = profiles.with_overrides(profiles.load(), config.render)
+    rendered, problems = render_vault_layer(inventory, site, app.input_sources(config))
     problems += audit(engine, policies, rendered, inventory, config, output)
     if any(p.severity == "error" and not p.waived for p in problems):
         return None, config, _findings(problems, fmt, "the rendered output fails its checks")

@@ -22,6 +22,8 @@ from tenancy.model import Config, Inventory
 from tenancy.policy import PolicyEngine, PolicySet, evaluate
 from tenancy.render import Rendered
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def audit_input(rendered: Rendered, inventory: Inventory, config: Config) -> dict[str, Any]:
     manifests = [m for m in rendered.manifests if m.path in rendered.files]
@@ -47,7 +49,7 @@ def audit_input(rendered: Rendered, inventory: Inventory, config: Config) -> dic
                 }
             )
         elif path.startswith("vault/kubernetes-auth/"):
-            role = yaml.safe_load(text)
+            role = yaml.load(text, Loader=_Loader)
             roles.append({"file": path, "owner": owner, **role})
     prefix = config.identity_prefix
     return {

@@ -71,6 +71,7 @@ def resolve(
             max_depth=limits.get("max_depth", DEFAULT_MAX_DEPTH),
             policy_dirs=tuple(rel(p) for p in data.get("policies", ())),
             waivers=str(waivers),
+            render=dict(data.get("render", {})),
         ),
         [],
     )

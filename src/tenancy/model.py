@@ -97,6 +97,8 @@ class Config:
     max_depth: int = DEFAULT_MAX_DEPTH
     policy_dirs: tuple[str, ...] = ()
     waivers: str | None = None
+    #: tenancy.yaml `render:` settings (issuer, ingress namespace, sync source, Pod Security).
+    render: dict[str, Any] = field(default_factory=dict)
 
     def policy_view(self) -> dict[str, object]:
         """The `config` object the Rego policies receive (their documented input contract)."""

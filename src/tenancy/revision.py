@@ -97,6 +97,7 @@ def snapshot(
             if "profiles.yaml" in texts
             else render_profiles.load()
         )
+        profiles = render_profiles.with_overrides(profiles, config.render)
         names = {"roster": str(config.roster), "k8s_users": str(config.k8s_users)}
         rendered, _ = render(inventory, profiles, sources=names, output=config.output)
         people = access.people(inventory, rendered)

@@ -89,7 +89,7 @@ def check_hcl(files: dict[str, str], output: str) -> list[Diagnostic]:
 #: Up to this many objects kustomize builds each synced unit whole; kustomize's accumulation is
 #: quadratic (the 4,560 operator objects of 1,000 users take 34 s), so larger trees are built one
 #: representative kustomization per shape and the rest are checked structurally.
-WHOLE_BUILD_LIMIT = 1500
+WHOLE_BUILD_LIMIT = 500
 
 
 def _shape(folder: str, entries: list[str]) -> tuple[str, ...]:

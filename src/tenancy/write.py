@@ -120,14 +120,14 @@ def write(output: Path, rendered: Rendered) -> WriteResult:
     staging = output.with_name(output.name + _NEW)
     staging.mkdir(parents=True)
     try:
+        made: set[Path] = set()
         for path, text in rendered.files.items():
             target = staging / _safe(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:  # one mkdir per folder, not per file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             target.write_text(text, encoding="utf-8")
         kept = _carry_over(output, staging, previous, set(rendered.files)) if output.exists() else 0
-        for folder, _, names in os.walk(staging):
-            for name in names:
-                os.chmod(Path(folder) / name, 0o644)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -96,3 +96,31 @@ def test_render_without_config(run: RunCli, workdir: Path) -> None:
     second = {p: p.read_bytes() for p in (workdir / "out").rglob("*") if p.is_file()}
     assert first == second
     assert (workdir / "out/kubernetes/tenants/cleo/cleo/namespace-cleo.yaml").exists()
+
+
+def test_site_settings_override_the_profiles(run: RunCli, workdir: Path) -> None:
+    """tenancy.yaml `render:` sets the certificate issuer and the sync source."""
+    write(
+        workdir,
+        "tenancy.yaml",
+        """
+        inputs: {roster: r.yaml, k8s_users: k.yaml}
+        zones: [example.org]
+        render:
+          issuer: {kind: Issuer, name: internal-ca}
+          repo_url: https://git.corp.example/platform/tenants.git
+    """,
+    )
+    write(workdir, "r.yaml", ROSTER)
+    write(
+        workdir,
+        "k.yaml",
+        K8S.replace("namespaces: [cleo]}", "namespaces: [cleo], domains: [cleo]}"),
+    )
+    assert run("render").exit_code == 0
+    cert = (
+        workdir / "manifests/kubernetes/tenants/cleo/cleo/certificate-tls-cleo.yaml"
+    ).read_text()
+    assert "kind: Issuer\n" in cert and "name: internal-ca" in cert
+    appset = (workdir / "manifests/sync/argocd/applicationset-tenancy.yaml").read_text()
+    assert "repoURL: 'https://git.corp.example/platform/tenants.git'" in appset

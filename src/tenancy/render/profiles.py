@@ -4,8 +4,9 @@ given the texts; `load` reads the built-in directory once."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -35,6 +36,24 @@ def from_texts(texts: Mapping[str, str]) -> Profiles:
         namespace_owner_policy=yaml.safe_load(texts["vault/namespace-owner.yaml"]),
         workstation_policy=yaml.safe_load(texts["vault/workstation.yaml"]),
     )
+
+
+def with_overrides(profiles: Profiles, render: Mapping[str, Any]) -> Profiles:
+    """The profiles with a site's `render:` settings from tenancy.yaml applied."""
+    if not render:
+        return profiles
+    settings = copy.deepcopy(profiles.settings)
+    if "issuer" in render:
+        settings["certificates"]["issuer"] = {"kind": "ClusterIssuer", **render["issuer"]}
+    if "ingress_namespace" in render:
+        settings["network"]["ingress_namespace"] = render["ingress_namespace"]
+    if "repo_url" in render:
+        settings["sync"]["repo_url"] = render["repo_url"]
+    if "revision" in render:
+        settings["sync"]["revision"] = render["revision"]
+    if "pod_security" in render:
+        settings["namespace"]["pod_security"] = render["pod_security"]
+    return replace(profiles, settings=settings)
 
 
 def builtin_texts() -> dict[str, str]:
