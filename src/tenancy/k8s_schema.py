@@ -102,6 +102,10 @@ def check(
         validator = _validator(str(root), version, schema_file(manifest))
         for error in validator.iter_errors(manifest.body):
             path = list(error.absolute_path)
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                known = set(error.schema.get("properties", {}))
+                # Point at the unknown field itself, not at the object that holds it.
+                path += [next((k for k in error.instance if k not in known), "")]
             where = ".".join(map(str, path)) or "object"
             problems.append(
                 Diagnostic(
