@@ -15,37 +15,12 @@ from typing import NoReturn
 import click
 
 from tenancy import __version__, app, files, resources
+from tenancy.cli_options import input_options
 from tenancy.diff import LEVELS
 from tenancy.errors import ExitCode, TenancyError, UsageError
 from tenancy.report import FORMAT_NAMES
 
 ENGINES = ("embedded", "opa")
-
-
-def input_options(function: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed(
-        [
-            click.option(
-                "--config",
-                "config_path",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="tenancy.yaml to use (default: the nearest one above the working directory).",
-            ),
-            click.option(
-                "--roster",
-                type=click.Path(path_type=Path),
-                help="Roster file; overrides the config's inputs.roster.",
-            ),
-            click.option(
-                "--k8s-users",
-                "k8s_users",
-                type=click.Path(path_type=Path),
-                help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
 
 
 class _Group(click.Group):

@@ -12,36 +12,9 @@ from pathlib import Path
 import click
 
 from tenancy import app, app_vault
+from tenancy.cli_options import input_options
 
 FORMATS = ("text", "json")
-
-
-def input_options(function: click.decorators.FC) -> click.decorators.FC:
-    """--config/--roster/--k8s-users as `validate` has them (defined here, not imported from
-    cli.py, because cli.py imports this module to register the group)."""
-    for option in reversed(
-        [
-            click.option(
-                "--config",
-                "config_path",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="tenancy.yaml to use (default: the nearest one above the working directory).",
-            ),
-            click.option(
-                "--roster",
-                type=click.Path(path_type=Path),
-                help="Roster file; overrides the config's inputs.roster.",
-            ),
-            click.option(
-                "--k8s-users",
-                "k8s_users",
-                type=click.Path(path_type=Path),
-                help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
 
 
 def vault_options(function: click.decorators.FC) -> click.decorators.FC:
