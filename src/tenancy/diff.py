@@ -53,7 +53,8 @@ class Snapshot:
 
     label: str
     people: Mapping[str, Person] | None  # None: the revision did not validate far enough
-    files: Mapping[str, str]  # rendered output, path -> text
+    #: rendered output, path -> text, or (object, header source) for objects left as data
+    files: Mapping[str, str | tuple[dict[str, Any], str]]
     sources: Mapping[str, str]  # input, data and policy files of the revision, path -> text
     waivers: tuple[tuple[str, str], ...] = ()  # (code, target) of each waiver
     problems: tuple[str, ...] = ()  # why the revision does not validate, as report lines
@@ -372,12 +373,20 @@ def other_changes(
     return out
 
 
-def manifest_diff(before: Mapping[str, str], after: Mapping[str, str], base: str, head: str) -> str:
+def manifest_diff(
+    before: Mapping[str, str | tuple[dict[str, Any], str]],
+    after: Mapping[str, str | tuple[dict[str, Any], str]],
+    base: str,
+    head: str,
+) -> str:
+    """A unified diff of the rendered files; objects kept as data are written out only when
+    they differ (the expensive part of a render is writing YAML that did not change)."""
     chunks: list[str] = []
     for path in sorted(set(before) | set(after)):
-        old, new = before.get(path), after.get(path)
-        if old == new or path == "INDEX.json":
+        old_value, new_value = before.get(path), after.get(path)
+        if old_value == new_value or path == "INDEX.json":
             continue
+        old, new = _text(old_value), _text(new_value)
         chunks.extend(
             difflib.unified_diff(
                 (old or "").splitlines(keepends=True),
@@ -387,6 +396,14 @@ def manifest_diff(before: Mapping[str, str], after: Mapping[str, str], base: str
             )
         )
     return "".join(chunks)
+
+
+def _text(value: str | tuple[dict[str, Any], str] | None) -> str | None:
+    if isinstance(value, tuple):
+        from tenancy.render.yaml import dump
+
+        return dump(value[0], value[1])
+    return value
 
 
 def diff(

@@ -4,6 +4,7 @@ passes in functions that read a file or list a folder at that revision."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import replace
 from pathlib import PurePosixPath
 
@@ -18,7 +19,7 @@ from tenancy.load import parse_bytes
 from tenancy.model import Config, InputName, build
 from tenancy.policy import PolicyEngine, PolicySet
 from tenancy.render import profiles as render_profiles
-from tenancy.render import render
+from tenancy.render import header_source, render
 from tenancy.report import lines
 
 Reader = Callable[[str], bytes | None]
@@ -85,7 +86,7 @@ def snapshot(
             if raw is not None:
                 sources[path] = raw.decode("utf-8", "replace")
     people = None
-    files: dict[str, str] = {}
+    files: dict[str, str | tuple[dict[str, Any], str]] = {}
     docs = checked.documents
     if "roster" in docs and "k8s_users" in docs:
         inventory = build(docs["roster"].data, docs["k8s_users"].data, config)
@@ -99,9 +100,11 @@ def snapshot(
         )
         profiles = render_profiles.with_overrides(profiles, config.render)
         names = {"roster": str(config.roster), "k8s_users": str(config.k8s_users)}
-        rendered, _ = render(inventory, profiles, sources=names, output=config.output)
+        rendered, _ = render(inventory, profiles, sources=names, output=config.output, text=False)
         people = access.people(inventory, rendered)
-        files = rendered.files
+        files = dict(rendered.files)
+        for manifest in rendered.manifests:
+            files[manifest.path] = (manifest.body, header_source(manifest.source, names))
     return (
         Snapshot(
             label=label,

@@ -44,9 +44,18 @@ class Rendered:
 
 
 def render(
-    inventory: Inventory, profiles: Profiles, *, sources: dict[str, str], output: str = "manifests"
+    inventory: Inventory,
+    profiles: Profiles,
+    *,
+    sources: dict[str, str],
+    output: str = "manifests",
+    text: bool = True,
 ) -> tuple[Rendered, list[Diagnostic]]:
-    """The whole tree. `sources` names the input files for headers (`roster`, `k8s_users`)."""
+    """The whole tree. `sources` names the input files for headers (`roster`, `k8s_users`).
+
+    `text=False` leaves the Kubernetes-shaped objects as data (no YAML, no INDEX.json): `diff`
+    compares two revisions' objects and writes YAML only for the few that differ.
+    """
     manifests: list[Manifest] = [
         *kubernetes.cluster_roles(profiles),
         *kubernetes.user_bindings(inventory, profiles),
@@ -60,19 +69,15 @@ def render(
     origin: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for manifest in manifests:
-        header_source = _header_source(manifest.source, sources)
-        _add(
-            files,
-            origin,
-            problems,
-            manifest.path,
-            dump(manifest.body, header_source),
-            manifest.source,
-        )
-    for path, (text, source) in review.items():
-        _add(files, origin, problems, path, text, source)
-    for path, text in kustomizations(manifests).items():
-        _add(files, origin, problems, path, text, "render")
+        body = dump(manifest.body, header_source(manifest.source, sources)) if text else ""
+        _add(files, origin, problems, manifest.path, body, manifest.source)
+    if not text:
+        for manifest in manifests:
+            del files[manifest.path]
+    for path, (content, source) in review.items():
+        _add(files, origin, problems, path, content, source)
+    for path, content in kustomizations(manifests).items():
+        _add(files, origin, problems, path, content, "render")
     index = {
         "version": 1,
         "generator": "tenancy",
@@ -84,12 +89,14 @@ def render(
             for path in sorted(files)
         },
     }
-    files[INDEX] = json.dumps(index, indent=2, sort_keys=True) + "\n"
+    if text:
+        files[INDEX] = json.dumps(index, indent=2, sort_keys=True) + "\n"
     ordered = dict(sorted(files.items()))
     return Rendered(files=ordered, manifests=tuple(manifests), sources=origin), problems
 
 
-def _header_source(source: str, sources: dict[str, str]) -> str:
+def header_source(source: str, sources: dict[str, str]) -> str:
+    """The input file a generated file's header names."""
     if source.startswith("k8s_users."):
         return sources["k8s_users"]
     if source.startswith("roster."):
