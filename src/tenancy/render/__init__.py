@@ -76,7 +76,8 @@ def render(
             del files[manifest.path]
     for path, (content, source) in review.items():
         _add(files, origin, problems, path, content, source)
-    for path, content in kustomizations(manifests).items():
+    # Kustomizations only list the objects; a diff of the objects already shows what they add.
+    for path, content in (kustomizations(manifests) if text else {}).items():
         _add(files, origin, problems, path, content, "render")
     index = {
         "version": 1,
