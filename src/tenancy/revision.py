@@ -4,9 +4,9 @@ passes in functions that read a file or list a folder at that revision."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from dataclasses import replace
 from pathlib import PurePosixPath
+from typing import Any
 
 import yaml
 
@@ -18,8 +18,8 @@ from tenancy.errors import Diagnostic, Location
 from tenancy.load import parse_bytes
 from tenancy.model import Config, InputName, build
 from tenancy.policy import PolicyEngine, PolicySet
-from tenancy.render import profiles as render_profiles
 from tenancy.render import header_source, render
+from tenancy.render import profiles as render_profiles
 from tenancy.report import lines
 
 Reader = Callable[[str], bytes | None]
