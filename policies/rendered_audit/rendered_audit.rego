@@ -12,11 +12,8 @@
 #   stage: rendered
 package rendered_audit
 
-# The input holds ~100k objects for 10,000 tenants, and in regorus every
-# statement, builtin or function call costs about a microsecond or more, so
-# loops over all objects or all Vault paths are kept to a few `in` and `==`.
-
-_role_kinds := {"ClusterRole", "Role"}
+# 10,000 tenants render ~150k objects and ~80k Vault paths, and in regorus each
+# statement or call costs a microsecond or more: loops over them stay short.
 
 _rbac_kinds := {"ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"}
 
@@ -31,8 +28,8 @@ _vault_writes := {"create", "update", "patch", "delete"}
 # deny only takes access away, so it is as harmless as read.
 _read_only_capabilities := {"read", "deny"}
 
-# Every token may renew itself (looking itself up is a read).
-_self_token_grants := {["auth/token/renew-self", "update"]}
+# Every token may renew itself (and look itself up: a read).
+_self_token_grants := {"auth/token/renew-self": {"update"}}
 
 _bound_fields := {"bound_service_account_names": "service account name", "bound_service_account_namespaces": "namespace"}
 
@@ -63,20 +60,19 @@ _name(obj) := sprintf("%s \"%s\"", [_field(obj, "kind"), _field(obj, ["metadata"
 _strings(x, field) := [[k, value] | some k, value in _array(object.get(x, field, [])); is_string(value)]
 
 # Indexes of the RBAC objects, found in one pass over all objects.
-_rbac := [i | some i, item in _objects; item.object.kind in _rbac_kinds]
+_rbac := [i | some i, item in _objects; _rbac_kinds[item.object.kind]]
 
 # [object index, rule index, rule] for every rule of every Role and ClusterRole.
 _role_rules := [entry |
 	some i in _rbac
 	role := _objects[i].object
-	role.kind in _role_kinds
+	role.kind in {"ClusterRole", "Role"}
 	some j, rule in _array(role.rules)
 	is_object(rule)
 	entry := [i, j, rule]
 ]
 
-# The built-in cluster-admin is all wildcards by design; who is bound to it is
-# audited instead (rbac-cluster-admin-not-allowed).
+# The built-in cluster-admin is all wildcards; who is bound to it is audited.
 _builtin_cluster_admin(i) if {
 	_objects[i].object.kind == "ClusterRole"
 	_objects[i].object.metadata.name == "cluster-admin"
@@ -115,52 +111,38 @@ _cluster_admin_bindings := [i |
 # admins is null (every admin-tier tenant may have cluster-admin) or a list.
 _admins_restricted if is_array(input.config.admins)
 
-_listed(_) if not _admins_restricted
+_allowed_keys := {key | some key in input.config.admins} if _admins_restricted
 
-_listed(key) if {
-	_admins_restricted
-	key in input.config.admins
-}
+_allowed_keys := object.keys(_tenants) if not _admins_restricted
 
 # [identity, on the allow-list] of every admin-tier tenant.
 _admins contains entry if {
 	some key, tenant in _tenants
 	tenant.tier == "admin"
-	_listed(key)
-	entry := [tenant.identity, true]
+	identity := tenant.identity
+	entry := [identity, key in _allowed_keys]
 }
 
-_admins contains entry if {
-	some key, tenant in _tenants
-	tenant.tier == "admin"
-	not _listed(key)
-	entry := [tenant.identity, false]
+_admin_user(subject, listed) if {
+	subject.kind == "User"
+	[subject.name, listed] in _admins
 }
 
 _cluster_admin_reason(subject) := "an admin-tier tenant missing from the `admins` allow-list in tenancy.yaml; add it there or give it another role" if {
-	_unlisted_admin(subject)
+	_admin_user(subject, false)
 }
 
 _cluster_admin_reason(subject) := "not the identity of an admin-tier tenant; only admins may have cluster-admin, so bind a tenancy role instead" if {
-	not _unlisted_admin(subject)
+	not _admin_user(subject, false)
 }
 
-_unlisted_admin(subject) if {
-	subject.kind == "User"
-	[subject.name, false] in _admins
-}
-
-_allowed_admin(subject) if {
-	subject.kind == "User"
-	[subject.name, true] in _admins
-}
-
-# [object index, tenant key] of every RoleBinding labelled with a tenant.
+# [object index, tenant key, binding] of every RoleBinding labelled with a tenant.
 _tenant_role_bindings := [entry |
 	some i in _rbac
 	binding := _objects[i].object
 	binding.kind == "RoleBinding"
-	entry := [i, binding.metadata.labels["tenancy.io/tenant"]]
+	key := binding.metadata.labels["tenancy.io/tenant"]
+	entry := [i, key, binding]
 ]
 
 # [tenant key, namespace] for every namespace a tenant owns.
@@ -179,17 +161,16 @@ _outside_reason(key) := "but that tenant is not in k8s_users and owns no namespa
 # [object index, path below the object, message] for every tenant RoleBinding
 # outside the tenant's namespaces, and every subject other than its identity.
 _misplaced contains entry if {
-	some [i, key] in _tenant_role_bindings
-	namespace := object.get(_objects[i].object.metadata, "namespace", "")
+	some [i, key, binding] in _tenant_role_bindings
+	namespace := object.get(binding.metadata, "namespace", "")
 	not [key, namespace] in _owned
-	msg := sprintf("%s is labelled for tenant \"%s\" and is in namespace \"%s\", %s", [_name(_objects[i].object), key, namespace, _outside_reason(key)])
+	msg := sprintf("%s is labelled for tenant \"%s\" and is in namespace \"%s\", %s", [_name(binding), key, namespace, _outside_reason(key)])
 	entry := [i, ["metadata", "namespace"], msg]
 }
 
 _misplaced contains entry if {
-	some [i, key] in _tenant_role_bindings
+	some [i, key, binding] in _tenant_role_bindings
 	identity := _tenants[key].identity
-	binding := _objects[i].object
 	is_array(binding.subjects)
 	some s, subject in binding.subjects
 	object.filter(subject, ["kind", "name"]) != {"kind": "User", "name": identity}
@@ -200,8 +181,8 @@ _misplaced contains entry if {
 	entry := [i, ["subjects", s], msg]
 }
 
-# Indexes of the policies with a list of paths, and of the admin-tier ones,
-# which are exempt from the tenant-boundary rules (no tier is not exempt).
+# Policies with a list of paths, and the admin-tier ones (exempt from the
+# tenant-boundary rules; a policy without a tier is not), by index.
 _policies := [p | some p, policy in _vault_policies; is_array(policy.paths)]
 
 _admin_policies contains p if {
@@ -214,7 +195,7 @@ _policy_name(p) := _field(_vault_policies[p], "name")
 # The distinct paths the rules look at closer: those with a glob, and those
 # whose first segment is (or is a glob that can match) sys, identity or auth.
 # One regex over all paths as JSON costs less than a builtin call per path.
-_path_json := json.marshal([grant.path | some p in _policies; some grant in _vault_policies[p].paths])
+_path_json := json.marshal({grant.path | some p in _policies; some grant in _vault_policies[p].paths})
 
 _glob_paths contains path if {
 	some s in regex.find_n(`"(?:[^"\\]|\\.)*[*+](?:[^"\\]|\\.)*"`, _path_json, -1)
@@ -228,18 +209,16 @@ _area_paths contains path if {
 
 _suspect_paths := _glob_paths | _area_paths
 
-# [path, area] for every such path and each area it reaches.
-_reaches contains pair if {
+# Area path -> the areas (sys, identity, auth) it names or can match.
+_areas[path] := areas if {
 	some path in _area_paths
 	first := split(trim_prefix(path, "/"), "/")[0]
-	some area in ["sys", "identity", "auth"]
-	_matches_area(first, area)
-	pair := [path, area]
+	areas := {area | some area in ["sys", "identity", "auth"]; _matches(first, area)}
 }
 
-_matches_area(first, area) if first in {area, "+"}
+_matches(first, area) if first in {area, "+"}
 
-_matches_area(first, area) if {
+_matches(first, area) if {
 	endswith(first, "*")
 	startswith(area, trim_suffix(first, "*"))
 }
@@ -249,7 +228,7 @@ _suspects := [entry |
 	some p in _policies
 	not p in _admin_policies
 	some j, grant in _vault_policies[p].paths
-	grant.path in _suspect_paths
+	_suspect_paths[grant.path]
 	entry := [p, j, grant.path]
 ]
 
@@ -257,46 +236,48 @@ _suspects := [entry |
 # non-admin may not hold on sys/, identity/ or auth/.
 _privileged contains entry if {
 	some [p, j, path] in _suspects
-	some area in ["sys", "identity"]
-	[path, area] in _reaches
-	some k, capability in _array(_vault_policies[p].paths[j].capabilities)
+	count(_areas[path] & {"sys", "identity"}) > 0
+	capabilities := _vault_policies[p].paths[j].capabilities
+	is_array(capabilities)
+	some k, capability in capabilities
 	not capability in _read_only_capabilities
 	entry := [p, j, k, "a non-admin may only read under sys/ and identity/, where writes change policies, mounts or entities (a self-grant)"]
 }
 
 _privileged contains entry if {
 	some [p, j, path] in _suspects
-	[path, "auth"] in _reaches
-	not [path, "sys"] in _reaches
-	not [path, "identity"] in _reaches
-	some k, capability in _array(_vault_policies[p].paths[j].capabilities)
+	_areas[path] == {"auth"}
+	capabilities := _vault_policies[p].paths[j].capabilities
+	is_array(capabilities)
+	some k, capability in capabilities
 	capability in _vault_writes
-	not [path, capability] in _self_token_grants
+	not _self_token_grants[path][capability]
 	entry := [p, j, k, "writes under auth/ create or change login roles and tokens (a self-grant), and a non-admin may only renew its own token"]
 }
 
-# [policy index, path index] of every glob under its policy's own prefix:
-# secret/{data,metadata}/<owner>/, or for a workstation-claude-<os_user>
-# policy secret/{data,metadata}/workstation/claude-users/<os_user>/.
-_own_globs contains key if {
+# [policy index, path index, path segments] of every glob in a non-admin policy.
+_globs := [entry |
 	some [p, j, path] in _suspects
 	path in _glob_paths
-	segments := split(path, "/")
-	array.slice(segments, 0, 3) in {["secret", "data", _vault_policies[p].owner], ["secret", "metadata", _vault_policies[p].owner]}
-	count(segments) > 3
-	not regex.match(`[*+]`, segments[2])
-	key := [p, j]
+	entry := [p, j, split(path, "/")]
+]
+
+# A glob under its policy's own prefix: secret/{data,metadata}/<owner>/, or
+# for a workstation-claude-<os_user> policy, the same under
+# workstation/claude-users/<os_user>/ (the glob is in a later segment unless
+# the owner's segment holds it).
+_own_glob(policy, segments) if {
+	segments[2] == policy.owner
+	segments[0] == "secret"
+	segments[1] in {"data", "metadata"}
+	not regex.match(`[*+]`, policy.owner)
 }
 
-_own_globs contains key if {
-	some [p, j, path] in _suspects
-	path in _glob_paths
-	segments := split(path, "/")
+_own_glob(policy, segments) if {
+	segments[2] == "workstation"
 	array.slice(segments, 0, 4) in {["secret", "data", "workstation", "claude-users"], ["secret", "metadata", "workstation", "claude-users"]}
-	count(segments) > 5
-	_vault_policies[p].name == concat("-", ["workstation-claude", segments[4]])
+	policy.name == concat("-", ["workstation-claude", segments[4]])
 	not regex.match(`[*+]`, segments[4])
-	key := [p, j]
 }
 
 # Some bound list holds a `*` (one search instead of one per value).
@@ -366,7 +347,7 @@ deny contains v if {
 	some i in _cluster_admin_bindings
 	binding := _objects[i].object
 	some s, subject in _array(object.get(binding, "subjects", []))
-	not _allowed_admin(subject)
+	not _admin_user(subject, true)
 	v := {
 		"code": "rbac-cluster-admin-not-allowed",
 		"msg": sprintf(
@@ -384,9 +365,8 @@ deny contains v if {
 #   A Role or ClusterRole may not grant the verbs `escalate`, `bind` or
 #   `impersonate`, nor create, update or patch `roles`, `rolebindings`,
 #   `clusterroles` or `clusterrolebindings`: each lets the holder give itself
-#   (or act with) permissions it was not granted, defeating every other RBAC
-#   rule. Wildcards are reported as rbac-wildcard. Fix: remove the verb, or
-#   the RBAC resources, from the rule.
+#   (or act with) permissions it was not granted. Wildcards are reported as
+#   rbac-wildcard. Fix: remove the verb, or the RBAC resources, from the rule.
 # scope: rule
 # custom:
 #   code: rbac-escalation
@@ -405,10 +385,9 @@ deny contains v if {
 # title: Tenant RoleBinding outside the tenant
 # description: |
 #   A RoleBinding labelled `tenancy.io/tenant: <key>` must be in one of that
-#   tenant's namespaces and bind only the tenant's own identity (a User).
-#   Otherwise it is a cross-tenant grant: someone gets access to a namespace
-#   that belongs to somebody else. Fix: move the binding into the tenant's
-#   namespace, bind the tenant's identity, or correct the label.
+#   tenant's namespaces and bind only the tenant's identity (a User); else
+#   someone gets access to a namespace that belongs to somebody else. Fix:
+#   move the binding, bind the tenant's identity, or correct the label.
 # scope: rule
 # custom:
 #   code: rbac-binding-outside-owner-namespaces
@@ -426,10 +405,9 @@ deny contains v if {
 # METADATA
 # title: Vault policy grants sudo
 # description: |
-#   No rendered Vault policy may grant the `sudo` capability, whoever owns
-#   it. sudo opens root-protected endpoints (policies, mounts, audit devices,
-#   token accessors), so it is as good as the root token. Fix: remove `sudo`;
-#   break-glass work uses a root token generated for the occasion.
+#   No rendered Vault policy may grant `sudo`, whoever owns it: it opens
+#   root-protected endpoints (policies, mounts, audit devices, token
+#   accessors) and is as good as the root token. Fix: remove it.
 # scope: rule
 # custom:
 #   code: vault-sudo
@@ -450,12 +428,11 @@ deny contains v if {
 # METADATA
 # title: Vault policy grants a privileged path to a non-admin
 # description: |
-#   A Vault policy that is not admin-tier may only read (or deny) under
-#   `sys/` and `identity/`, and may not write (create, update, patch, delete)
-#   under `auth/` except update on `auth/token/renew-self`; a glob that can
-#   match these areas (`*`, `s*`, `+/...`) counts as naming them. Writes
-#   there change policies, mounts, entities, groups or login roles: a
-#   self-grant. Fix: remove the capability or the path.
+#   A non-admin Vault policy may only read (or deny) under `sys/` and
+#   `identity/`, and not write (create, update, patch, delete) under `auth/`
+#   but for update on `auth/token/renew-self`; a glob that can match them
+#   (`*`, `s*`, `+/...`) counts. Writes there change policies, mounts,
+#   entities or login roles: a self-grant. Fix: remove the capability.
 # scope: rule
 # custom:
 #   code: vault-privileged-path
@@ -473,26 +450,24 @@ deny contains v if {
 # METADATA
 # title: Vault policy glob crosses tenants
 # description: |
-#   In a Vault policy that is not admin-tier, a path with a glob (`*` or `+`)
-#   must lie under an own prefix: `secret/{data,metadata}/<owner>/` or, for a
-#   `workstation-claude-<os_user>` policy,
-#   `secret/{data,metadata}/workstation/claude-users/<os_user>/`. A glob at
-#   or before the tenant's segment (`secret/data/*`, `secret/data/+/x`,
-#   `secret/data/cle*`) or outside them matches other tenants' paths. Fix:
-#   write the owner's own prefix in full before the glob.
+#   In a non-admin Vault policy a glob (`*` or `+`) must come after an own
+#   prefix, `secret/{data,metadata}/<owner>/` or (in policy
+#   `workstation-claude-<os_user>`) `.../workstation/claude-users/<os_user>/`:
+#   a glob at or before the tenant's segment (`secret/data/*`, `.../+/x`,
+#   `.../cle*`) or elsewhere matches other tenants' paths. Fix: write the
+#   owner's own prefix in full before the glob.
 # scope: rule
 # custom:
 #   code: vault-cross-tenant-glob
 #   severity: error
 deny contains v if {
-	some [p, j, path] in _suspects
-	path in _glob_paths
-	not [p, j] in _own_globs
+	some [p, j, segments] in _globs
+	not _own_glob(_vault_policies[p], segments)
 	v := {
 		"code": "vault-cross-tenant-glob",
 		"msg": sprintf(
 			"Vault policy \"%s\" (owner %s) grants the glob path \"%s\", which is not under the owner's own prefix and so matches other tenants' paths; write the owner's prefix in full before any * or +",
-			[_policy_name(p), json.marshal(object.get(_vault_policies[p], "owner", null)), path],
+			[_policy_name(p), json.marshal(object.get(_vault_policies[p], "owner", null)), concat("/", segments)],
 		),
 		"path": ["vault_policies", p, "paths", j, "path"],
 	}
@@ -502,10 +477,9 @@ deny contains v if {
 # title: Vault Kubernetes role accepts any service account
 # description: |
 #   A Vault Kubernetes auth role must list its bound service account names
-#   and namespaces by name: a value containing `*`, or an empty or missing
-#   list, lets service accounts in namespaces the tenant does not control
-#   (other tenants', system ones) log in and receive the tenant's policies.
-#   Fix: list each service account and namespace by name.
+#   and namespaces by name: a `*` in a value, or an empty or missing list,
+#   lets service accounts the tenant does not control (in other tenants' or
+#   system namespaces) log in with its policies. Fix: list each by name.
 # scope: rule
 # custom:
 #   code: vault-wildcard-service-account

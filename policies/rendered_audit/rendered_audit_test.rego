@@ -95,6 +95,7 @@ test_empty_inputs_are_clean if {
 	count(rendered_audit.deny) == 0 with input as {}
 	count(rendered_audit.deny) == 0 with input as {"objects": null, "vault_policies": null, "vault_roles": null, "tenants": null, "config": null}
 	count(rendered_audit.deny) == 0 with input as {"objects": [{"file": "x.yaml", "object": null}], "vault_policies": [null], "vault_roles": [null]}
+	count(rendered_audit.deny) == 0 with input as {"vault_policies": [{"paths": [null, {"path": 5, "capabilities": null}, {"path": "x", "capabilities": "sudo"}]}]}
 	count(rendered_audit.deny) == 0 with input as {"roster": {"users": {}}, "k8s_users": {}}
 }
 
@@ -129,7 +130,10 @@ test_cluster_admin_for_non_admin if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/objects/3/object/roleRef/name", "value": "cluster-admin"}])
 	result == {{
 		"code": "rbac-cluster-admin-not-allowed",
-		"msg": "ClusterRoleBinding \"tenancy-power-user-brin\" binds ClusterRole cluster-admin to User \"brin.k@example.org\", not the identity of an admin-tier tenant; only admins may have cluster-admin, so bind a tenancy role instead",
+		"msg": concat("", [
+			"ClusterRoleBinding \"tenancy-power-user-brin\" binds ClusterRole cluster-admin to User \"brin.k@example.org\", not the identity of an admin-tier tenant; ",
+			"only admins may have cluster-admin, so bind a tenancy role instead",
+		]),
 		"path": ["objects", 3, "object", "subjects", 0],
 		"related": [["objects", 3, "object", "roleRef", "name"]],
 	}}
@@ -139,7 +143,10 @@ test_cluster_admin_for_admin_not_on_allow_list if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/config/admins", "value": ["brin"]}])
 	result == {{
 		"code": "rbac-cluster-admin-not-allowed",
-		"msg": "ClusterRoleBinding \"tenancy-admin-ada\" binds ClusterRole cluster-admin to User \"ada@example.org\", an admin-tier tenant missing from the `admins` allow-list in tenancy.yaml; add it there or give it another role",
+		"msg": concat("", [
+			"ClusterRoleBinding \"tenancy-admin-ada\" binds ClusterRole cluster-admin to User \"ada@example.org\", an admin-tier tenant missing from the `admins` allow-list in tenancy.yaml; ",
+			"add it there or give it another role",
+		]),
 		"path": ["objects", 2, "object", "subjects", 0],
 		"related": [["objects", 2, "object", "roleRef", "name"]],
 	}}
@@ -231,7 +238,10 @@ test_binding_outside_namespaces if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/objects/5/object/metadata/namespace", "value": "dara"}])
 	result == {{
 		"code": "rbac-binding-outside-owner-namespaces",
-		"msg": "RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"cleo\" and is in namespace \"dara\", which is not one of that tenant's namespaces in k8s_users; move the binding or fix its label",
+		"msg": concat("", [
+			"RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"cleo\" and is in namespace \"dara\", which is not one of that tenant's namespaces in k8s_users; ",
+			"move the binding or fix its label",
+		]),
 		"path": ["objects", 5, "object", "metadata", "namespace"],
 		"related": [["objects", 5, "object", "metadata", "labels", "tenancy.io/tenant"]],
 	}}
@@ -241,7 +251,10 @@ test_binding_of_another_identity if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/objects/4/object/subjects/0/name", "value": "brin.k@example.org"}])
 	result == {{
 		"code": "rbac-binding-outside-owner-namespaces",
-		"msg": "RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"cleo\" but binds User \"brin.k@example.org\"; only the tenant's identity User \"cleo98@example.org\" may be bound in its namespaces, so bind that User or fix the label",
+		"msg": concat("", [
+			"RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"cleo\" but binds User \"brin.k@example.org\"; ",
+			"only the tenant's identity User \"cleo98@example.org\" may be bound in its namespaces, so bind that User or fix the label",
+		]),
 		"path": ["objects", 4, "object", "subjects", 0],
 		"related": [["objects", 4, "object", "metadata", "labels", "tenancy.io/tenant"]],
 	}}
@@ -262,18 +275,23 @@ test_binding_of_unknown_tenant if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/objects/4/object/metadata/labels/tenancy.io~1tenant", "value": "zed"}])
 	result == {{
 		"code": "rbac-binding-outside-owner-namespaces",
-		"msg": "RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"zed\" and is in namespace \"cleo\", but that tenant is not in k8s_users and owns no namespaces; remove the binding or fix its label",
+		"msg": concat("", [
+			"RoleBinding \"tenancy-namespace-owner-cleo\" is labelled for tenant \"zed\" and is in namespace \"cleo\", but that tenant is not in k8s_users and owns no namespaces; ",
+			"remove the binding or fix its label",
+		]),
 		"path": ["objects", 4, "object", "metadata", "namespace"],
 		"related": [["objects", 4, "object", "metadata", "labels", "tenancy.io/tenant"]],
 	}}
 }
 
 test_unlabelled_and_cluster_bindings_are_not_tenant_bindings if {
-	count(rendered_audit.deny) == 0 with input as _patched([
+	result := rendered_audit.deny with input as _patched([
 		{"op": "remove", "path": "/objects/4/object/metadata/labels"},
 		{"op": "replace", "path": "/objects/4/object/metadata/namespace", "value": "monitoring"},
 		{"op": "replace", "path": "/objects/3/object/subjects/0/name", "value": "cleo98@example.org"},
+		{"op": "replace", "path": "/objects/5/object/metadata/namespace", "value": "dara"},
 	])
+	_found(result) == {["rbac-binding-outside-owner-namespaces", ["objects", 5, "object", "metadata", "namespace"]]}
 }
 
 test_vault_sudo_even_for_admins if {
@@ -289,7 +307,10 @@ test_vault_privileged_path if {
 	result := rendered_audit.deny with input as _with_vault_path(0, "sys/policies/acl/cleo", ["read", "update"])
 	result == {{
 		"code": "vault-privileged-path",
-		"msg": "Vault policy \"namespace-owner-cleo\" grants \"update\" on \"sys/policies/acl/cleo\"; a non-admin may only read under sys/ and identity/, where writes change policies, mounts or entities (a self-grant), so remove the capability",
+		"msg": concat("", [
+			"Vault policy \"namespace-owner-cleo\" grants \"update\" on \"sys/policies/acl/cleo\"; ",
+			"a non-admin may only read under sys/ and identity/, where writes change policies, mounts or entities (a self-grant), so remove the capability",
+		]),
 		"path": ["vault_policies", 0, "paths", 4, "capabilities", 1],
 	}}
 }
@@ -298,7 +319,10 @@ test_vault_auth_write if {
 	result := rendered_audit.deny with input as _with_vault_path(1, "auth/kubernetes/role/cleo-deployer", ["read", "create"])
 	result == {{
 		"code": "vault-privileged-path",
-		"msg": "Vault policy \"workstation-claude-cleom\" grants \"create\" on \"auth/kubernetes/role/cleo-deployer\"; writes under auth/ create or change login roles and tokens (a self-grant), and a non-admin may only renew its own token, so remove the capability",
+		"msg": concat("", [
+			"Vault policy \"workstation-claude-cleom\" grants \"create\" on \"auth/kubernetes/role/cleo-deployer\"; ",
+			"writes under auth/ create or change login roles and tokens (a self-grant), and a non-admin may only renew its own token, so remove the capability",
+		]),
 		"path": ["vault_policies", 1, "paths", 3, "capabilities", 1],
 	}}
 }
@@ -321,6 +345,9 @@ test_vault_privileged_path_table if {
 		["authority/x", ["update"], []],
 		["sys/health", ["read", "deny"], []],
 		["auth/token/lookup-self", ["read", "list"], []],
+		["/sys/mounts", ["update"], [0]],
+		["*", ["read"], []],
+		["sys/mounts", null, []],
 	] {
 		[path, capabilities, flagged] := row
 		result := rendered_audit.deny with input as _with_vault_path(1, path, capabilities)
@@ -338,7 +365,10 @@ test_vault_cross_tenant_glob if {
 	result := rendered_audit.deny with input as _with_vault_path(0, "secret/data/*", ["read"])
 	result == {{
 		"code": "vault-cross-tenant-glob",
-		"msg": "Vault policy \"namespace-owner-cleo\" (owner \"cleo\") grants the glob path \"secret/data/*\", which is not under the owner's own prefix and so matches other tenants' paths; write the owner's prefix in full before any * or +",
+		"msg": concat("", [
+			"Vault policy \"namespace-owner-cleo\" (owner \"cleo\") grants the glob path \"secret/data/*\", which is not under the owner's own prefix and so matches other tenants' paths; ",
+			"write the owner's prefix in full before any * or +",
+		]),
 		"path": ["vault_policies", 0, "paths", 4, "path"],
 	}}
 }
@@ -364,6 +394,9 @@ test_vault_cross_tenant_glob_table if {
 		[0, 4, "secret/data/cleo/plain", false],
 		[1, 3, "secret/data/workstation/claude-users/cleom/*", false],
 		[1, 3, "secret/metadata/workstation/claude-users/cleom/+", false],
+		[0, 4, "secret/data/a\"b/*", true],
+		[0, 4, "secret/data/x\n*", true],
+		[0, 4, "secret/data/cleo/\"x\"/*", false],
 		[2, 3, "secret/data/*", false],
 	] {
 		[policy, n, path, crosses] := row
@@ -373,6 +406,20 @@ test_vault_cross_tenant_glob_table if {
 	}
 }
 
+test_vault_glob_in_owner_name if {
+	globbed := _patched([
+		{"op": "replace", "path": "/vault_policies/0/owner", "value": "cle*"},
+		{"op": "replace", "path": "/vault_policies/1/name", "value": "workstation-claude-cle*"},
+	])
+	result := rendered_audit.deny with input as json.patch(globbed, [
+		{"op": "add", "path": "/vault_policies/0/paths/-", "value": {"path": "secret/data/cle*", "capabilities": ["read"]}},
+		{"op": "add", "path": "/vault_policies/1/paths/-", "value": {"path": "secret/data/workstation/claude-users/cle*", "capabilities": ["read"]}},
+	])
+
+	# The owner's own globs no longer match it either.
+	{v.path | some v in result} == {["vault_policies", 0, "paths", j, "path"] | some j in [2, 3, 4]} | {["vault_policies", 1, "paths", 3, "path"]}
+}
+
 test_vault_glob_in_policy_without_owner if {
 	ownerless := _patched([
 		{"op": "replace", "path": "/vault_policies/0/owner", "value": null},
@@ -380,8 +427,14 @@ test_vault_glob_in_policy_without_owner if {
 	])
 	result := rendered_audit.deny with input as ownerless
 	{[v.path, v.msg] | some v in result} == {
-		[["vault_policies", 0, "paths", 2, "path"], "Vault policy \"namespace-owner-cleo\" (owner null) grants the glob path \"secret/data/cleo/*\", which is not under the owner's own prefix and so matches other tenants' paths; write the owner's prefix in full before any * or +"],
-		[["vault_policies", 0, "paths", 3, "path"], "Vault policy \"namespace-owner-cleo\" (owner null) grants the glob path \"secret/metadata/cleo/*\", which is not under the owner's own prefix and so matches other tenants' paths; write the owner's prefix in full before any * or +"],
+		[["vault_policies", 0, "paths", 2, "path"], concat("", [
+			"Vault policy \"namespace-owner-cleo\" (owner null) grants the glob path \"secret/data/cleo/*\", which is not under the owner's own prefix and so matches other tenants' paths; ",
+			"write the owner's prefix in full before any * or +",
+		])],
+		[["vault_policies", 0, "paths", 3, "path"], concat("", [
+			"Vault policy \"namespace-owner-cleo\" (owner null) grants the glob path \"secret/metadata/cleo/*\", which is not under the owner's own prefix and so matches other tenants' paths; ",
+			"write the owner's prefix in full before any * or +",
+		])],
 	}
 }
 
@@ -389,7 +442,10 @@ test_vault_wildcard_service_account if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/vault_roles/0/bound_service_account_names", "value": ["*"]}])
 	result == {{
 		"code": "vault-wildcard-service-account",
-		"msg": "Vault role \"cleo-deployer\" accepts the service account name \"*\", so service accounts the tenant does not control can log in with its policies; list each service account name by name",
+		"msg": concat("", [
+			"Vault role \"cleo-deployer\" accepts the service account name \"*\", so service accounts the tenant does not control can log in with its policies; ",
+			"list each service account name by name",
+		]),
 		"path": ["vault_roles", 0, "bound_service_account_names", 0],
 	}}
 }
@@ -398,7 +454,10 @@ test_vault_empty_service_account_namespaces if {
 	result := rendered_audit.deny with input as _patched([{"op": "replace", "path": "/vault_roles/0/bound_service_account_namespaces", "value": []}])
 	result == {{
 		"code": "vault-wildcard-service-account",
-		"msg": "Vault role \"cleo-deployer\" has an empty or missing bound_service_account_namespaces, so service accounts the tenant does not control can log in with its policies; list each namespace by name",
+		"msg": concat("", [
+			"Vault role \"cleo-deployer\" has an empty or missing bound_service_account_namespaces, so service accounts the tenant does not control can log in with its policies; ",
+			"list each namespace by name",
+		]),
 		"path": ["vault_roles", 0, "bound_service_account_namespaces"],
 	}}
 }
