@@ -1,7 +1,7 @@
 """`python -m bench`: run the benchmark suites and print one markdown table of the results.
 
 Why one entry point with a suite registry: `make bench` runs everything the same way in CI and
-on a laptop, and a new suite (render, diff, vault) is one function `Options -> SuiteResult`
+on a laptop, and a new suite is one function `Options -> SuiteResult`
 added to `SUITES`. Exit status: 0 when every tool produced the expected findings (targets that
 are missed are reported as MISS, not failed: the numbers are the product here), 1 when any run
 produced wrong output or could not run, 2 on bad arguments.
@@ -19,14 +19,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import validate, vault
+from bench import diff, render, validate, vault
 from bench.generate import MAX_USERS
 from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
 
 Suite = Callable[[Options], SuiteResult]
-#: Suite name -> function. Future suites (render, diff, vault) register here.
+#: Suite name -> function. New suites register here.
 SUITES: dict[str, Suite] = {
     "validate": validate.run,
+    "render": render.run,
+    "diff": diff.run,
     "vault": vault.run,
 }
 MAX_REPEAT = 50
