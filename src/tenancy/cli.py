@@ -15,12 +15,9 @@ from typing import NoReturn
 import click
 
 from tenancy import __version__, app, files, resources
-from tenancy.cli_options import input_options
+from tenancy.cli_options import findings_options, input_options
 from tenancy.diff import LEVELS
 from tenancy.errors import ExitCode, TenancyError, UsageError
-from tenancy.report import FORMAT_NAMES
-
-ENGINES = ("embedded", "opa")
 
 
 class _Group(click.Group):
@@ -46,23 +43,7 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(FORMAT_NAMES),
-    default="auto",
-    show_default=True,
-    help="Output format (auto: github under GitHub Actions, else text).",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="embedded",
-    show_default=True,
-    help="Rego engine: in-process, or a real OPA server at --opa-url.",
-)
-@click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
+@findings_options
 @click.option(
     "--waivers",
     "waivers_path",
@@ -111,17 +92,7 @@ def validate(
     is_flag=True,
     help="Write nothing; exit 1 listing every modified, missing and orphan file.",
 )
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(FORMAT_NAMES),
-    default="auto",
-    show_default=True,
-    help="Format of findings.",
-)
-@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True)
-@click.option("--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL).")
+@findings_options
 def render(
     config_path: Path | None,
     roster: Path | None,

@@ -31,3 +31,37 @@ def input_options(function: click.decorators.FC) -> click.decorators.FC:
     ):
         function = option(function)
     return function
+
+
+ENGINES = ("embedded", "opa")
+
+
+def findings_options(function: click.decorators.FC) -> click.decorators.FC:
+    """--format for findings, and the Rego engine (validate and render both evaluate policies)."""
+    from tenancy.report import FORMAT_NAMES
+
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "-f",
+                "fmt",
+                type=click.Choice(FORMAT_NAMES),
+                default="auto",
+                show_default=True,
+                help="Format of findings (auto: github under GitHub Actions, else text).",
+            ),
+            click.option(
+                "--engine",
+                type=click.Choice(ENGINES),
+                default="embedded",
+                show_default=True,
+                help="Rego engine: in-process, or a real OPA server at --opa-url.",
+            ),
+            click.option(
+                "--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL)."
+            ),
+        ]
+    ):
+        function = option(function)
+    return function

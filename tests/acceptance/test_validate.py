@@ -164,3 +164,38 @@ def test_console_script_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_opa_server_engine_end_to_end(run: RunCli, opa_url: str) -> None:
+    """--engine opa against a real OPA server reports what the embedded engine reports."""
+    case = REPO / "tests/examples/policy/namespace-claimed-twice"
+    embedded = json.loads(run("validate", "-f", "json", cwd=case).output)
+    served = json.loads(
+        run("validate", "-f", "json", "--engine", "opa", "--opa-url", opa_url, cwd=case).output
+    )
+    assert served["diagnostics"] == embedded["diagnostics"]
+    assert [d["code"] for d in served["diagnostics"]] == ["namespace-claimed-twice"]
+
+
+def test_unreachable_opa_server_is_exit_3() -> None:
+    """An OPA server that does not answer is an environment failure, exit 3, with a message."""
+    from tests.servers import free_port
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tenancy",
+            "validate",
+            "--engine",
+            "opa",
+            "--opa-url",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "unreachable" in result.stderr
