@@ -7,6 +7,7 @@ extra is optional, and its absence is a clear message rather than an ImportError
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,15 @@ MISSING_SUPPORT_MESSAGE = (
 )
 #: Upload and evaluation of a 10,000-user input moves a few MiB; the client's 1.5 s is too short.
 TIMEOUT_SECONDS = 60.0
+
+
+def policy_id(path: str, text: str) -> str:
+    """A stable id for a module on the server: its package and file name, not the path as
+    shown from the working directory, so every run replaces the same modules instead of
+    adding a second copy of a package (which OPA refuses: "package annotation redeclared")."""
+    match = re.search(r"^package\s+([\w.]+)", text, re.MULTILINE)
+    package = match.group(1) if match else "_"
+    return f"tenancy/{package.replace('.', '/')}/{path.rsplit('/', 1)[-1]}"
 
 
 class OpaServerEngine:
@@ -48,7 +58,7 @@ class OpaServerEngine:
         for path in sorted(modules):
             try:
                 self._client.update_policy_from_string(
-                    modules[path], f"tenancy/{path}", rego_compat=False
+                    modules[path], policy_id(path, modules[path]), rego_compat=False
                 )
             except requests.RequestException as exc:
                 raise PolicyEngineError(f"OPA server at {self._url} is unreachable: {exc}") from exc
