@@ -64,6 +64,7 @@ def render(
     review, operator = vault.render(inventory, profiles, sources)
     manifests += operator
     manifests += sync.render(profiles.settings, output, "render/profiles.yaml")
+    manifests.sort(key=install_order)
 
     files: dict[str, str] = {}
     origin: dict[str, str] = {}
@@ -94,6 +95,12 @@ def render(
         files[INDEX] = json.dumps(index, indent=2, sort_keys=True) + "\n"
     ordered = dict(sorted(files.items()))
     return Rendered(files=ordered, manifests=tuple(manifests), sources=origin), problems
+
+
+def install_order(manifest: Manifest) -> tuple[int, str, str, str]:
+    """KIND_ORDER first (unknown kinds last, alphabetically), then namespace and name."""
+    rank = KIND_ORDER.index(manifest.kind) if manifest.kind in KIND_ORDER else len(KIND_ORDER)
+    return (rank, manifest.kind, manifest.namespace or "", manifest.name)
 
 
 def header_source(source: str, sources: dict[str, str]) -> str:
