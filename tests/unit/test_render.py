@@ -15,22 +15,11 @@ from tenancy.model import Config, build
 from tenancy.render import INDEX, render
 from tenancy.render.profiles import load
 from tests import strategies
+from tests.fixtures import ROSTER, SOURCES
 
 CONFIG = Config(zones=("example.org",))
-SOURCES = {"roster": "tenants/roster.yaml", "k8s_users": "tenants/k8s_users.yaml"}
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
-ROSTER = {
-    "users": {
-        "cleom": {
-            "authentik_user": "cleo98",
-            "k8s_user": "cleo",
-            "tier": "namespace-owner",
-            "namespaces": ["cleo", "cleo-books"],
-        },
-        "brin": {"authentik_user": "brin.k", "k8s_user": "brin", "tier": "power-user"},
-    }
-}
 K8S = {
     "cleo": {
         "role": "namespace-owner",

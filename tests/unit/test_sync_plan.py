@@ -31,21 +31,10 @@ from tenancy.sync.plan import (
     released,
     seconds,
 )
+from tests.fixtures import ROSTER, SOURCES
 from tests.strategies import vault_states
 
 CONFIG = Config(zones=("example.org",))
-SOURCES = {"roster": "tenants/roster.yaml", "k8s_users": "tenants/k8s_users.yaml"}
-ROSTER = {
-    "users": {
-        "cleom": {
-            "authentik_user": "cleo98",
-            "k8s_user": "cleo",
-            "tier": "namespace-owner",
-            "namespaces": ["cleo", "cleo-books"],
-        },
-        "brin": {"authentik_user": "brin.k", "k8s_user": "brin", "tier": "power-user"},
-    }
-}
 K8S = {
     "cleo": {
         "role": "namespace-owner",

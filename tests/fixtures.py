@@ -1,0 +1,18 @@
+"""Small inputs several unit tests share: a namespace-owner with two namespaces and a power-user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SOURCES = {"roster": "tenants/roster.yaml", "k8s_users": "tenants/k8s_users.yaml"}
+ROSTER: dict[str, Any] = {
+    "users": {
+        "cleom": {
+            "authentik_user": "cleo98",
+            "k8s_user": "cleo",
+            "tier": "namespace-owner",
+            "namespaces": ["cleo", "cleo-books"],
+        },
+        "brin": {"authentik_user": "brin.k", "k8s_user": "brin", "tier": "power-user"},
+    }
+}
