@@ -8,16 +8,13 @@ from /proc before the server is stopped: the OPA engine's cost is client plus se
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.processes import free_port, stop, wait_until_healthy
 
 HEALTH_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -40,38 +37,6 @@ class OpaServer:
         return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"opa server exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not become healthy in {HEALTH_TIMEOUT_SECONDS} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's PID, then SIGKILL that PID if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @contextmanager
 def opa_server(binary: Path) -> Iterator[OpaServer]:
     """`opa run --server` on 127.0.0.1 and a free port; always stopped on exit."""
@@ -86,7 +51,7 @@ def opa_server(binary: Path) -> Iterator[OpaServer]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(f"{url}/health", process)
+        wait_until_healthy(f"{url}/health", process, HEALTH_TIMEOUT_SECONDS)
         yield OpaServer(url=url, pid=process.pid)
     finally:
-        _stop(process)
+        stop(process, STOP_TIMEOUT_SECONDS)

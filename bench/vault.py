@@ -23,15 +23,15 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.processes import free_port, stop, wait_until_healthy
+
 from bench.generate import generate
 from bench.measure import Options, Row, Run, SuiteResult, run_measured
-from bench.opa import free_port
 
 SUITE = "vault"
 #: Requests a plan makes whatever the size: token lookup, auth mounts, ownership index.
@@ -69,31 +69,12 @@ def bao_server() -> Iterator[tuple[str, str]]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url, process)
+            wait_until_healthy(f"{url}/v1/sys/health", process)
             for mount in ("kubernetes", "oidc"):
                 _post(url, token, f"sys/auth/{mount}", {"type": mount})
             yield url, token
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bao exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/v1/sys/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not become healthy")
+            stop(process)
 
 
 def _post(url: str, token: str, path: str, body: dict[str, object]) -> None:

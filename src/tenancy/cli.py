@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from tenancy import __version__, app, files, resources
-from tenancy.cli_options import findings_options, input_options
+from tenancy.cli_options import findings_options, input_options, policy_config_option
 from tenancy.diff import LEVELS
 from tenancy.errors import ExitCode, TenancyError, UsageError
 
@@ -237,12 +237,7 @@ def schema_command(name: str) -> None:
     "--coverage", is_flag=True, help="Require each rule to have a firing and a quiet case."
 )
 @click.option("--run", "match", metavar="TEXT", help="Only tests whose name contains TEXT.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="tenancy.yaml whose extra policy directories are included.",
-)
+@policy_config_option
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -254,12 +249,7 @@ def test_command(coverage: bool, match: str | None, config_path: Path | None, fm
 
 
 @cli.command(name="rules")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="tenancy.yaml whose extra policy directories are included.",
-)
+@policy_config_option
 @click.option(
     "--format",
     "-f",

@@ -65,3 +65,12 @@ def findings_options(function: click.decorators.FC) -> click.decorators.FC:
     ):
         function = option(function)
     return function
+
+
+#: `test` and `rules` only need the config for its extra policy directories.
+policy_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="tenancy.yaml whose extra policy directories are included.",
+)
