@@ -32,6 +32,19 @@ def dedent(text: str) -> str:
 RunCli = Callable[..., Result]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The checks' cache lives in the session's scratch folder, never in ~/.cache."""
+    folder = tmp_path_factory.mktemp("tenancy-cache")
+    before = os.environ.get("TENANCY_CACHE_DIR")
+    os.environ["TENANCY_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("TENANCY_CACHE_DIR", None)
+    else:
+        os.environ["TENANCY_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Invoke the CLI in-process; output is shown when an assertion fails."""

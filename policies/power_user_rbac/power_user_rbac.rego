@@ -10,6 +10,7 @@
 # entrypoint: true
 # custom:
 #   stage: rendered
+#   kinds: [ClusterRole, ClusterRoleBinding, Role, RoleBinding]
 package power_user_rbac
 
 _binding_kinds := {"ClusterRoleBinding", "RoleBinding"}

@@ -10,6 +10,7 @@
 # entrypoint: true
 # custom:
 #   stage: rendered
+#   kinds: [ClusterRole, ClusterRoleBinding, Role, RoleBinding]
 package rendered_audit
 
 # 10,000 tenants render ~150k objects and ~80k Vault paths, and in regorus each

@@ -24,10 +24,15 @@ _POLICY = re.compile(r'^path ("(?:[^"\\]|\\.)*") \{\n  capabilities = \[(.*)\]\n
 
 
 def parse_hcl(text: str) -> dict[str, tuple[str, ...]]:
-    """Paths and capabilities of a policy in tenancy's canonical HCL form."""
-    return {
-        json.loads(path): tuple(json.loads(f"[{caps}]")) for path, caps in _POLICY.findall(text)
-    }
+    """Paths and capabilities of a policy in tenancy's canonical HCL form.
+
+    The quoted strings are JSON strings; all of a policy's are decoded in one `json.loads`
+    (one call per string was most of the audit's input building at 10,000 users)."""
+    blocks = _POLICY.findall(text)
+    if not blocks:
+        return {}
+    decoded = json.loads("[" + ",".join(f"[{path},[{caps}]]" for path, caps in blocks) + "]")
+    return {path: tuple(caps) for path, caps in decoded}
 
 
 def _resource(group: str, resource: str) -> str:

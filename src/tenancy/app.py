@@ -23,7 +23,9 @@ from tenancy.policy import PolicyEngine, PolicySet
 from tenancy.report import emit
 
 if TYPE_CHECKING:
-    from tenancy.model import Person
+    from tenancy.cache import Cache
+    from tenancy.model import Inventory, Person
+    from tenancy.stopwatch import Stopwatch
 
 
 def say(text: str, *, err: bool = False, nl: bool = True) -> None:
@@ -65,6 +67,8 @@ class RenderParams:
     format: str
     engine: str
     opa_url: str | None
+    cache: bool = True
+    timings: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,59 +208,151 @@ def input_sources(config: Config) -> dict[str, str]:
 
 
 def run_render(params: RenderParams) -> ExitCode:
-    from tenancy import k8s_schema, tools, write
-    from tenancy.audit import audit
+    from tenancy.stopwatch import Stopwatch
+
+    stopwatch = Stopwatch()
+    try:
+        return _render(params, stopwatch)
+    finally:
+        if params.timings:
+            stopwatch.report()
+
+
+def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
+    from tenancy import render_memo, write
+    from tenancy.cache import Cache
     from tenancy.model import build
     from tenancy.render import profiles
     from tenancy.render import render as render_tree
+    from tenancy.render_checks import start_checks, tree_digest
 
-    config, problems = load_config(params.inputs)
-    if config is None:
-        return finish(Report(diagnostics=tuple(sort_diagnostics(problems))), params.format, False)
-    if config.roster is None or config.k8s_users is None:
-        raise UsageError("render needs both inputs: --roster PATH and --k8s-users PATH")
-    policies = files.read_policies(policy_dirs(config))
-    engine = build_engine(params.engine, params.opa_url, policies)
-    checked = check(
-        read_inputs(config),
-        config,
-        engine=engine,
-        policies=policies,
-        waivers=read_waivers(None, config),
-    )
+    with stopwatch.lap("validate"):
+        config, problems = load_config(params.inputs)
+        if config is None:
+            report = Report(diagnostics=tuple(sort_diagnostics(problems)))
+            return finish(report, params.format, False)
+        if config.roster is None or config.k8s_users is None:
+            raise UsageError("render needs both inputs: --roster PATH and --k8s-users PATH")
+        policies = files.read_policies(policy_dirs(config))
+        engine = build_engine(params.engine, params.opa_url, policies)
+        checked = check(
+            read_inputs(config),
+            config,
+            engine=engine,
+            policies=policies,
+            waivers=read_waivers(None, config),
+        )
     if not checked.report.ok:
         say("tenancy render: the inputs do not validate; nothing was rendered", err=True)
         return finish(checked.report, params.format, False)
     output = params.output or Path(config.output)
     shown = files.display(output)
-    inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
-    rendered, problems = render_tree(
-        inventory,
-        profiles.with_overrides(profiles.load(), config.render),
-        sources=input_sources(config),
+    store = Cache.from_environment(params.cache)
+    with stopwatch.lap("model"):
+        inventory = build(
+            checked.documents["roster"].data, checked.documents["k8s_users"].data, config
+        )
+        profile = profiles.with_overrides(profiles.load(), config.render)
+        sources = input_sources(config)
+        entry = render_memo.render_key(inventory, profile, sources, shown)
+    if params.engine == "embedded":
+        with stopwatch.lap("recall"):
+            known = _recall(store, entry, policies, inventory, config, shown, output)
+        if known is not None and (params.check or not known[1]):
+            # Identical inputs were rendered and checked before: the disk was compared with
+            # that render's digests, and a plain render finds nothing to write.
+            findings, drift = known
+            shown_drift = drift if params.check else []  # a plain render found none
+            report = Report(
+                diagnostics=tuple(
+                    sort_diagnostics([*checked.report.diagnostics, *findings, *shown_drift])
+                ),
+                files=(*checked.report.files, shown),
+            )
+            code = finish(report, params.format, False)
+            if not params.check and report.ok:
+                say(f"up to date: {shown} (identical inputs were rendered before)", err=True)
+            return code
+    with stopwatch.lap("render"):
+        rendered, problems = render_tree(inventory, profile, sources=sources, output=shown)
+    clean_render = not problems  # a name collision is not in the memo's findings: never memoize it
+    running = start_checks(
+        rendered,
+        engine=engine,
+        policies=policies,
+        inventory=inventory,
+        config=config,
         output=shown,
+        cache=store,
+        stopwatch=stopwatch,
+        # An OPA server's answers depend on its state, not only on what tenancy sends it.
+        audit_cacheable=params.engine == "embedded",
     )
-    problems += audit(engine, policies, rendered, inventory, config, shown)
-    problems += k8s_schema.check(rendered.manifests, rendered.files, shown)
-    problems += tools.check_hcl(rendered.files, shown)
-    problems += tools.check_kustomize(rendered.files, shown)
-    if params.check:
-        problems += write.compare(output, rendered, shown)
+    staged: write.Staged | None = None
+    try:
+        # While the checks run elsewhere, compare or stage the files; nothing is swapped in
+        # before every check has passed.
+        if params.check:
+            with stopwatch.lap("compare"):
+                problems += write.compare(output, rendered, shown)
+        else:
+            with stopwatch.lap("stage"):
+                staged = write.stage(output, rendered)
+        problems += running.finish(stopwatch)
+    except BaseException:
+        running.cancel()
+        if staged is not None:
+            staged.discard()
+        raise
+    if params.engine == "embedded" and clean_render:
+        render_memo.remember(store, entry, rendered, tree_digest(rendered))
     report = Report(
         diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
         files=(*checked.report.files, shown),
     )
-    if not report.ok or params.check:
+    if staged is None or not report.ok:
+        if staged is not None:
+            staged.discard()
         return finish(report, params.format, False)
-    result = write.write(output, rendered)
+    with stopwatch.lap("swap"):
+        result = staged.commit()
     code = finish(report, params.format, False)
-    verb = "rendered" if result.changed else "up to date:"
-    say(
-        f"{verb} {len(rendered.files)} files in {shown}"
-        + (f" ({result.removed} removed, {result.kept} hand-added kept)" if result.changed else ""),
-        err=True,
-    )
+    if result.changed:
+        say(
+            f"rendered {len(rendered.files)} files in {shown} ({result.written} written, "
+            f"{result.unchanged} unchanged, {result.removed} removed, "
+            f"{result.kept} hand-added kept)",
+            err=True,
+        )
+    else:
+        say(f"up to date: {len(rendered.files)} files in {shown}", err=True)
     return code
+
+
+def _recall(
+    store: Cache,
+    entry: str,
+    policies: PolicySet,
+    inventory: Inventory,
+    config: Config,
+    shown: str,
+    output: Path,
+) -> tuple[list[Diagnostic], list[Diagnostic]] | None:
+    """The findings of an identical render done before and the drift of the disk from it, or
+    None when this render is new (or a part of its memo is missing)."""
+    from tenancy import render_memo, write
+    from tenancy.render_checks import audit_key, checks_key
+
+    known = render_memo.recall(store, entry)
+    if known is None:
+        return None
+    key = checks_key(
+        audit_key(known.tree, policies=policies, inventory=inventory, config=config, output=shown)
+    )
+    findings = store.get("checks", key)
+    if findings is None:
+        return None
+    return findings, write.compare_digests(output, known.digests, shown)
 
 
 def current_people(params: InputParams) -> dict[str, Person]:

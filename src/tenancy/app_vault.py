@@ -261,9 +261,10 @@ def render_vault_layer(
             )
         seen[manifest.path] = manifest.source
     rendered = Rendered(
-        files={path: text for path, (text, _) in sorted(review.items())},
+        files={path: item.text for path, item in sorted(review.items())},
         manifests=tuple(operator),
-        sources={path: source for path, (_, source) in review.items()},
+        sources={path: item.source for path, item in review.items()},
+        data={path: item.body for path, item in review.items() if item.body is not None},
     )
     return rendered, problems
 

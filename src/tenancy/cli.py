@@ -92,6 +92,17 @@ def validate(
     is_flag=True,
     help="Write nothing; exit 1 listing every modified, missing and orphan file.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every check of the output afresh (default: reuse findings for identical content;"
+    " also TENANCY_NO_CACHE=1).",
+)
+@click.option(
+    "--timings",
+    is_flag=True,
+    help="Print how long each stage took, and the peak memory, to stderr.",
+)
 @findings_options
 def render(
     config_path: Path | None,
@@ -99,6 +110,8 @@ def render(
     k8s_users: Path | None,
     output: Path | None,
     check: bool,
+    no_cache: bool,
+    timings: bool,
     fmt: str,
     engine: str,
     opa_url: str | None,
@@ -115,6 +128,8 @@ def render(
         format=fmt,
         engine=engine,
         opa_url=opa_url,
+        cache=not no_cache,
+        timings=timings,
     )
     raise SystemExit(app.run_render(params))
 

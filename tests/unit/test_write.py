@@ -96,25 +96,65 @@ def test_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     assert not (tmp_path / "out.tenancy-new").exists()
 
 
-def test_failure_while_staging_leaves_old_tree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If writing the new tree fails midway, the old tree is untouched and no staging remains."""
+def test_failure_while_staging_leaves_old_tree(tmp_path: Path) -> None:
+    """If writing the new tree fails midway, the old tree is untouched and no staging remains.
+
+    The failure is real: `a.yaml` is written as a file, then `a.yaml/b.yaml` needs it to be a
+    folder, which the operating system refuses."""
     out = tmp_path / "out"
     write(out, tree({"a.yaml": "a\n", "b.yaml": "b\n"}))
-    calls = {"n": 0}
-    original = Path.write_text
-
-    def flaky(self: Path, *args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("disk full")
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Path, "write_text", flaky)
-    with pytest.raises(OSError, match="disk full"):
-        write(out, tree({"a.yaml": "A\n", "b.yaml": "B\n"}))
-    monkeypatch.undo()
+    with pytest.raises(OSError):
+        write(out, tree({"a.yaml": "A\n", "a.yaml/b.yaml": "B\n", "b.yaml": "B\n"}))
     assert (out / "a.yaml").read_text() == "a\n"
     assert (out / "b.yaml").read_text() == "b\n"
     assert not list(tmp_path.glob("out.tenancy-*"))
+
+
+def test_unchanged_files_are_linked_changed_files_are_new(tmp_path: Path) -> None:
+    """A re-render links unchanged files from the old tree and gives changed ones a new inode,
+    so the old tree (a backup until the swap) is never modified in place."""
+    out = tmp_path / "out"
+    write(out, tree({"same.yaml": "s\n", "edit.yaml": "e\n"}))
+    before = {name: (out / name).stat().st_ino for name in ("same.yaml", "edit.yaml")}
+    result = write(out, tree({"same.yaml": "s\n", "edit.yaml": "E\n"}))
+    assert (result.written, result.unchanged) == (2, 1)  # edit.yaml and INDEX.json
+    assert (out / "same.yaml").stat().st_ino == before["same.yaml"]
+    assert (out / "edit.yaml").stat().st_ino != before["edit.yaml"]
+    assert (out / "edit.yaml").read_text() == "E\n"
+
+
+def test_symlink_in_place_of_a_rendered_file_is_replaced(tmp_path: Path) -> None:
+    """A rendered file swapped for a symbolic link (even to identical bytes) is drift: the
+    render writes a real file again and never writes through the link."""
+    out = tmp_path / "out"
+    write(out, tree({"a.yaml": "a\n"}))
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("a\n")
+    (out / "a.yaml").unlink()
+    (out / "a.yaml").symlink_to(outside)
+    result = write(out, tree({"a.yaml": "a\n"}))
+    assert result.changed
+    assert not (out / "a.yaml").is_symlink() and (out / "a.yaml").read_text() == "a\n"
+    assert outside.read_text() == "a\n"
+
+
+@pytest.mark.parametrize("path", ["", "a//b.yaml", "./a.yaml", "a\\..\\b", "a\0b"])
+def test_refuses_odd_paths(tmp_path: Path, path: str) -> None:
+    """Empty, doubled, dot, backslash and NUL path parts are refused before anything is written."""
+    with pytest.raises(RepoError, match="leave the output directory"):
+        write(tmp_path / "out", tree({path: "x\n"}))
+    assert not (tmp_path / "out").exists()
+
+
+def test_large_files_compare_whole(tmp_path: Path) -> None:
+    """INDEX.json is 33 MB at 10,000 users: a file larger than any read chunk is compared and
+    found unchanged in full (a bug once truncated the read at 16 MiB and rewrote it forever)."""
+    out = tmp_path / "out"
+    big = "x" * (17 * 1024 * 1024) + "\n"
+    rendered = tree({"big.yaml": big})
+    write(out, rendered)
+    assert codes(out, rendered) == []
+    assert not write(out, rendered).changed
+    (out / "big.yaml").write_text(big[:-1] + "y")  # same size, last byte differs
+    assert codes(out, rendered) == [("out/big.yaml", "render-modified")]
+    assert write(out, rendered).written == 1

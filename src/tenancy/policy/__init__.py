@@ -61,6 +61,8 @@ class PolicyModule:
     is_test: bool
     stage: Stage
     entries: tuple[str, ...]  # which of deny/warn the module defines
+    #: Rendered stage: the object kinds the package reads (`custom.kinds`); None means all.
+    kinds: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,21 @@ class PolicySet:
             for entry in m.entries
         }
         return tuple(sorted(refs))
+
+    def kinds(self, stage: Stage) -> frozenset[str] | None:
+        """The object kinds the stage's packages read, or None when one of them reads all.
+
+        Only these kinds are given to the rendered-stage rules: at 10,000 users the other
+        objects (namespaces, quotas, network policies, certificates) are 80 % of the input and
+        of the engine's memory. A package without `custom.kinds` gets every object."""
+        wanted: set[str] = set()
+        for module in self.modules:
+            if module.is_test or module.stage != stage:
+                continue
+            if module.kinds is None:
+                return None
+            wanted.update(module.kinds)
+        return frozenset(wanted)
 
     def sources(self, *, tests: bool = False) -> dict[str, str]:
         return {m.path: m.text for m in self.modules if tests or not m.is_test}
@@ -102,11 +119,15 @@ def module_from_text(path: str, text: str) -> PolicyModule:
     match = _PACKAGE.search(text)
     package = match.group(1) if match else ""
     stage: Stage = "input"
+    kinds: tuple[str, ...] | None = None
     for block, line in _metadata_blocks(text):
         if _is_package_scope(block, text, line):
             custom = block.get("custom") or {}
             if isinstance(custom, dict) and custom.get("stage") == "rendered":
                 stage = "rendered"
+            listed = custom.get("kinds") if isinstance(custom, dict) else None
+            if isinstance(listed, list) and all(isinstance(k, str) for k in listed):
+                kinds = tuple(sorted(listed))
     return PolicyModule(
         path=path,
         text=text,
@@ -114,6 +135,7 @@ def module_from_text(path: str, text: str) -> PolicyModule:
         is_test=path.endswith("_test.rego"),
         stage=stage,
         entries=tuple(sorted(set(_ENTRY.findall(text)))),
+        kinds=kinds,
     )
 
 

@@ -6,7 +6,7 @@ byte. Pure: Inventory -> (path, text) files and Manifests.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from tenancy.model import Inventory, K8sUser, Manifest, RosterUser
 from tenancy.render.kubernetes import metadata, obj, slug
@@ -46,12 +46,21 @@ def workstation_policy(row: RosterUser, profiles: Profiles) -> tuple[str, dict[s
     return spec["name"].format(os_user=row.os_user), paths
 
 
+class Review(NamedTuple):
+    """A review file: its text, the input key that produced it, and for YAML files the data
+    the text was dumped from (the audit reads that rather than parsing 12,000 files back)."""
+
+    text: str
+    source: str
+    body: dict[str, Any] | None = None
+
+
 def render(
     inventory: Inventory, profiles: Profiles, sources: dict[str, str]
-) -> tuple[dict[str, tuple[str, str]], list[Manifest]]:
-    """Review files {path: (text, source)} and operator manifests."""
+) -> tuple[dict[str, Review], list[Manifest]]:
+    """Review files by path, and operator manifests."""
     settings = profiles.settings["vault"]
-    files: dict[str, tuple[str, str]] = {}
+    files: dict[str, Review] = {}
     manifests: list[Manifest] = []
     k8s_source, roster_source = sources["k8s_users"], sources["roster"]
 
@@ -73,7 +82,7 @@ def render(
 
     def policy(name: str, paths: dict[str, list[str]], key: str, file_source: str) -> None:
         text = hcl(paths, file_source)
-        files[f"vault/policies/{name}.hcl"] = (text, key)
+        files[f"vault/policies/{name}.hcl"] = Review(text, key)
         operator(
             obj(
                 VCO,
@@ -102,7 +111,8 @@ def render(
                 "token_max_ttl": deployer["token_max_ttl"],
                 "token_ttl": deployer["token_ttl"],
             }
-            files[f"vault/kubernetes-auth/role-{ns}-deployer.yaml"] = (dump(role, k8s_source), key)
+            path = f"vault/kubernetes-auth/role-{ns}-deployer.yaml"
+            files[path] = Review(dump(role, k8s_source), key, role)
             operator(
                 obj(
                     VCO,
@@ -130,7 +140,8 @@ def render(
             "name": user.key,
             "policies": [name],
         }
-        files[f"vault/identity/entity-{slug(user.key)}.yaml"] = (dump(entity, k8s_source), key)
+        path = f"vault/identity/entity-{slug(user.key)}.yaml"
+        files[path] = Review(dump(entity, k8s_source), key, entity)
         operator(
             obj(
                 VCO,

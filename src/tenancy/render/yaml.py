@@ -93,48 +93,77 @@ def _block_ok(text: str) -> bool:
     )
 
 
+#: Indentation strings by width, built once (rendered documents nest a dozen levels at most;
+#: the loader refuses input nested deeper than 64, so no value can reach 256).
+_PADS = tuple(" " * n for n in range(0, 513))
+
+
 def _value(value: Any, indent: int, out: list[str]) -> None:
     """Write `value` after a `key:` or `-` that is already in `out` (no newline yet)."""
-    if isinstance(value, dict):
-        if not value:
+    kind = type(value)
+    if kind is str:
+        if "\n" in value and _block_ok(value):
+            pad = _PADS[indent + 2]
+            out.append(" |\n")
+            out.extend(f"{pad}{line}\n" if line else "\n" for line in value[:-1].split("\n"))
+        else:
+            out.append(f" {_string(value)}\n")
+    elif kind is dict:
+        if value:
+            out.append("\n")
+            _mapping(value, indent + 2, out)
+        else:
             out.append(" {}\n")
-            return
-        out.append("\n")
-        _mapping(value, indent + 2, out)
-    elif isinstance(value, list):
-        if not value:
+    elif kind is list:
+        if value:
+            out.append("\n")
+            _sequence(value, indent, out)
+        else:
             out.append(" []\n")
-            return
-        out.append("\n")
-        _sequence(value, indent, out)
-    elif isinstance(value, str) and "\n" in value and _block_ok(value):
-        pad = " " * (indent + 2)
-        out.append(" |\n")
-        out.extend(f"{pad}{line}\n" if line else "\n" for line in value[:-1].split("\n"))
+    elif isinstance(value, dict):
+        _value(dict(value), indent, out)
+    elif isinstance(value, list):
+        _value(list(value), indent, out)
     else:
-        out.append(" " + scalar(value) + "\n")
+        out.append(f" {scalar(value)}\n")
 
 
 def _mapping(mapping: dict[str, Any], indent: int, out: list[str]) -> None:
-    pad = " " * indent
+    # The hot loop of a render (half a million scalars at 1,000 users): plain strings, the
+    # common case, are written here without a call per value.
+    pad = _PADS[indent]
+    string = _string
+    append = out.append
     for key, value in mapping.items():
-        out.append(f"{pad}{scalar(key)}:")
-        _value(value, indent, out)
+        if type(value) is str and "\n" not in value:
+            append(f"{pad}{string(key)}: {string(value)}\n")
+        else:
+            append(f"{pad}{string(key)}:")
+            _value(value, indent, out)
 
 
 def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
-    pad = " " * indent
+    pad = _PADS[indent]
+    string = _string
+    append = out.append
     for item in items:
-        if isinstance(item, dict) and item:
+        kind = type(item)
+        if kind is str and "\n" not in item:
+            append(f"{pad}- {string(item)}\n")
+        elif kind is dict and item:
             # `- first: value` on the dash's line, the other keys aligned under it.
-            first = True
+            lead = f"{pad}- "
+            inner = _PADS[indent + 2]
             for key, value in item.items():
-                out.append(f"{pad}- {scalar(key)}:" if first else f"{pad}  {scalar(key)}:")
-                _value(value, indent + 2, out)
-                first = False
-        elif isinstance(item, list) and item:
-            out.append(f"{pad}-")
+                if type(value) is str and "\n" not in value:
+                    append(f"{lead}{string(key)}: {string(value)}\n")
+                else:
+                    append(f"{lead}{string(key)}:")
+                    _value(value, indent + 2, out)
+                lead = inner
+        elif kind is list and item:
+            append(f"{pad}-")
             _value(item, indent + 2, out)
         else:
-            out.append(f"{pad}-")
+            append(f"{pad}-")
             _value(item, indent, out)

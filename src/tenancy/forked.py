@@ -1,0 +1,105 @@
+"""Run one pure computation in a forked child while this process goes on. Shell: fork, pipe.
+
+The audit of a large render is seconds of work inside regorus, which holds the GIL throughout,
+so a thread cannot overlap it with anything. A forked child can: it sees the rendered tree
+as it is (copy-on-write, nothing to send), evaluates, and sends back only its findings as
+JSON, while the parent validates schemas and writes files on the other CPU.
+
+Only where `fork` is safe to use this way (Linux: no other threads are running at this point
+of a render); elsewhere, and whenever the child fails to report, the work runs in-process, so
+the answer never depends on the fork. The child leaves through `os._exit`: no inherited
+buffers are flushed twice, no atexit handler of the parent runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenancy.cache import diagnostic, plain
+from tenancy.errors import Diagnostic
+
+Work = Callable[[], list[Diagnostic]]
+
+
+def usable() -> bool:
+    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+
+
+@dataclass
+class Forked:
+    """A computation that is running (or done): `result` waits for it."""
+
+    work: Work
+    pid: int | None = None
+    fd: int | None = None
+    done: list[Diagnostic] | None = None
+
+    def result(self) -> list[Diagnostic]:
+        if self.done is not None:
+            return self.done
+        payload = b""
+        if self.fd is not None:
+            chunks = []
+            try:
+                while chunk := os.read(self.fd, 1 << 20):
+                    chunks.append(chunk)
+            finally:
+                os.close(self.fd)
+                self.fd = None
+            payload = b"".join(chunks)
+        status = 1
+        if self.pid is not None:
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = None
+        found = _decode(payload) if status == 0 else None
+        # A child that crashed, was killed or sent nothing usable: do the work here instead.
+        self.done = self.work() if found is None else found
+        return self.done
+
+    def cancel(self) -> None:
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def start(work: Work) -> Forked:
+    """Start `work` in a child process when that is safe, else run it now."""
+    if not usable():
+        return Forked(work, done=work())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, report, leave without running any of the parent's exits
+        status = 1
+        try:
+            os.close(read_fd)
+            payload = json.dumps([plain(d) for d in work()]).encode()
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_fd, view) :]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    return Forked(work, pid=pid, fd=read_fd)
+
+
+def _decode(payload: bytes) -> list[Diagnostic] | None:
+    try:
+        items = json.loads(payload)
+        return [diagnostic(item) for item in items]
+    except (ValueError, TypeError, KeyError):
+        return None

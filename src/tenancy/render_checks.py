@@ -1,0 +1,205 @@
+"""Every check of the rendered output, run side by side and memoized. Shell: runs tools.
+
+Four checks judge a render before anything is written: the Rego audit rules, the Kubernetes
+schemas, OpenBao's policy parser and `kubectl kustomize`. The last two are separate processes:
+they are started first and collected last, so they use the other CPU while this process runs
+the audit and the schemas. Each check's
+findings are memoized by content (`tenancy.cache`), so a render whose output did not change
+costs no check at all, and a render that changed one tenant reruns only what that touches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenancy import cache as memo
+from tenancy import forked, k8s_schema, tools
+from tenancy.audit import audit
+from tenancy.errors import Diagnostic
+from tenancy.model import Config, Inventory
+from tenancy.policy import PolicyEngine, PolicySet
+from tenancy.render import INDEX, Rendered
+from tenancy.stopwatch import Stopwatch
+
+
+def tree_digest(rendered: Rendered) -> str:
+    """sha256 of the whole rendered tree: INDEX.json lists every file's sha256 and source."""
+    if INDEX in rendered.digests:
+        return rendered.digests[INDEX]
+    return memo.key("tree", (f"{p}\0{t}" for p, t in sorted(rendered.files.items())))
+
+
+def policies_digest(policies: PolicySet) -> str:
+    return memo.key("policies", (f"{m.path}\0{m.text}" for m in policies.modules))
+
+
+def audit_key(
+    tree: str, *, policies: PolicySet, inventory: Inventory, config: Config, output: str
+) -> str:
+    """What the audit's findings depend on: the tree, the policies, what it is told about
+    tenants and config, the output path (in every location) and tenancy's code."""
+    prefix = config.identity_prefix
+    tenants = json.dumps(
+        [[u.key, u.role, list(u.namespaces), u.identity(prefix)] for u in inventory.users]
+    )
+    view = json.dumps(config.policy_view(), sort_keys=True, default=str)
+    return memo.key(
+        "audit", memo.code_digest(), tree, policies_digest(policies), tenants, view, output
+    )
+
+
+def checks_key(audit_entry: str) -> str:
+    """All four checks: the audit's key, plus the tool binaries and the schema files."""
+    return memo.key(
+        "checks",
+        audit_entry,
+        memo.file_identity(tools.find("bao")),
+        memo.file_identity(tools.find("kubectl")),
+        k8s_schema.schemas_identity(),
+    )
+
+
+@dataclass(frozen=True)
+class Known:
+    """The checks' findings for this exact tree, from the memo: nothing runs."""
+
+    found: list[Diagnostic]
+
+    def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
+        return list(self.found)
+
+    def cancel(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Started:
+    """The checks of one render, under way: `finish` completes them, `cancel` stops them."""
+
+    hcl: tools.Pending
+    kustomize: tools.Pending
+    audit: forked.Forked
+    schema: Callable[[], list[Diagnostic]]
+    store: Callable[[list[Diagnostic], list[Diagnostic]], None]
+
+    def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
+        try:
+            with stopwatch.lap("k8s schema"):
+                problems = self.schema()
+            with stopwatch.lap("audit wait"):
+                audited = self.audit.result()
+        except BaseException:
+            self.cancel()
+            raise
+        with stopwatch.lap("tools wait"):
+            problems += self.hcl.finish() + self.kustomize.finish()
+        self.store(audited, problems)
+        return [*audited, *problems]
+
+    def cancel(self) -> None:
+        self.hcl.cancel()
+        self.kustomize.cancel()
+        self.audit.cancel()
+
+
+Running = Known | Started
+
+
+def check_rendered(
+    rendered: Rendered,
+    *,
+    engine: PolicyEngine,
+    policies: PolicySet,
+    inventory: Inventory,
+    config: Config,
+    output: str,
+    cache: memo.Cache,
+    stopwatch: Stopwatch,
+    audit_cacheable: bool = True,
+) -> list[Diagnostic]:
+    """The findings of all four checks, run to the end (order does not matter: callers sort)."""
+    running = start_checks(
+        rendered,
+        engine=engine,
+        policies=policies,
+        inventory=inventory,
+        config=config,
+        output=output,
+        cache=cache,
+        stopwatch=stopwatch,
+        audit_cacheable=audit_cacheable,
+    )
+    return running.finish(stopwatch)
+
+
+def start_checks(
+    rendered: Rendered,
+    *,
+    engine: PolicyEngine,
+    policies: PolicySet,
+    inventory: Inventory,
+    config: Config,
+    output: str,
+    cache: memo.Cache,
+    stopwatch: Stopwatch,
+    audit_cacheable: bool = True,
+) -> Running:
+    """Start the four checks; the caller may write or compare files before `finish`.
+
+    What runs where: `bao` and `kubectl` are their own processes; the audit runs in a forked
+    child (`tenancy.forked`) with the embedded engine, since regorus holds the GIL; the schemas
+    run in this process at `finish`. The answer is memoized whole under `checks_key`, and each
+    check again under its own key, so a changed tree reruns only what its change touches."""
+    tree = tree_digest(rendered)
+    audit_entry = audit_key(
+        tree, policies=policies, inventory=inventory, config=config, output=output
+    )
+    whole = checks_key(audit_entry)
+    if audit_cacheable:
+        whole_known = cache.get("checks", whole)
+        if whole_known is not None:
+            return Known(whole_known)
+    schema_entry = memo.key("k8s", memo.code_digest(), tree, output, k8s_schema.schemas_identity())
+
+    def schema() -> list[Diagnostic]:
+        found = cache.get("k8s", schema_entry)
+        if found is None:
+            found = k8s_schema.check(rendered.manifests, rendered.files, output)
+            cache.put("k8s", schema_entry, found)
+        return list(found)
+
+    def audited() -> list[Diagnostic]:
+        return audit(engine, policies, rendered, inventory, config, output)
+
+    def store(audit_found: list[Diagnostic], others: list[Diagnostic]) -> None:
+        if audit_cacheable:
+            cache.put("audit", audit_entry, audit_found)
+            cache.put("checks", whole, [*audit_found, *others])
+
+    with stopwatch.lap("tools start"):
+        hcl = tools.start_hcl(rendered.files, output, cache)
+        try:
+            kustomize = tools.start_kustomize(
+                rendered.files, output, cache, rendered.kustomizations
+            )
+        except BaseException:
+            hcl.cancel()
+            raise
+    try:
+        with stopwatch.lap("audit start"):
+            known = cache.get("audit", audit_entry) if audit_cacheable else None
+            if known is not None:
+                audit_run = forked.Forked(audited, done=known)
+            elif audit_cacheable:
+                # Only the embedded engine is forked: an OPA server client's connections
+                # must not be shared between two processes.
+                audit_run = forked.start(audited)
+            else:
+                audit_run = forked.Forked(audited, done=audited())
+    except BaseException:
+        hcl.cancel()
+        kustomize.cancel()
+        raise
+    return Started(hcl, kustomize, audit_run, schema, store)

@@ -1,0 +1,69 @@
+"""Recognise a render that was done before: its files' digests, by what it was rendered from.
+
+`tenancy.render.render` is pure: the tree is a function of the inventory (which holds the
+resolved config), the profiles, the input file names for the headers, the output path and
+tenancy's own code. A render stores, under a sha256 of exactly those, the sha256 of every file
+it produced. The next run with identical inputs can then answer `render --check` (and a
+`render` with nothing to do) by hashing the files on disk against those digests, without
+rendering again; everything it says is still checked byte for byte against the disk. The
+findings of the checks of that tree are memoized apart (`render_checks.checks_key`), since
+they also depend on the policies and the tool binaries.
+
+The inputs are still loaded and validated on every run: the memo starts after validation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tenancy import cache as memo
+from tenancy.model import Inventory
+from tenancy.render import INDEX, Rendered
+from tenancy.render.profiles import Profiles
+
+KIND = "render"
+#: Renders remembered: each is every file's digest (2 MB at 1,000 users, 20 MB at 10,000).
+KEEP = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    tree: str  # sha256 of the tree's INDEX.json, as render_checks.tree_digest gives it
+    digests: dict[str, str]  # path -> sha256 of every file, INDEX.json included
+
+
+def render_key(
+    inventory: Inventory, profiles: Profiles, sources: dict[str, str], output: str
+) -> str:
+    """The arguments of `render.render`, written out. The model is frozen dataclasses of
+    tuples, strings and dicts built in a fixed order, so its repr is the same in every run."""
+    return memo.key(
+        KIND,
+        memo.code_digest(),
+        repr(inventory),
+        repr(profiles),
+        json.dumps(sources, sort_keys=True),
+        output,
+    )
+
+
+def recall(store: memo.Cache, entry: str) -> Known | None:
+    data: Any = store.load(KIND, entry)
+    try:
+        tree = data["tree"]
+        digests = data["digests"]
+        if not isinstance(tree, str) or not isinstance(digests, dict) or INDEX not in digests:
+            return None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
+            return None
+    except (KeyError, TypeError):
+        return None
+    return Known(tree=tree, digests=digests)
+
+
+def remember(store: memo.Cache, entry: str, rendered: Rendered, tree: str) -> None:
+    if INDEX not in rendered.digests:
+        return  # rendered without text (`diff`): nothing a later run could compare against
+    store.store(KIND, entry, {"tree": tree, "digests": rendered.digests}, keep=KEEP)
