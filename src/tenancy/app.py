@@ -257,7 +257,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         entry = render_memo.render_key(inventory, profile, sources, shown)
     if params.engine == "embedded":
         with stopwatch.lap("recall"):
-            known = _recall(store, entry, policies, inventory, config, shown, output)
+            known = _recall(store, entry, policies, inventory, config, shown, output, params.check)
         if known is not None and (params.check or not known[1]):
             # Identical inputs were rendered and checked before: the disk was compared with
             # that render's digests, and a plain render finds nothing to write.
@@ -337,14 +337,19 @@ def _recall(
     config: Config,
     shown: str,
     output: Path,
+    check: bool,
 ) -> tuple[list[Diagnostic], list[Diagnostic]] | None:
     """The findings of an identical render done before and the drift of the disk from it, or
-    None when this render is new (or a part of its memo is missing)."""
+    None when this render is new (or a part of its memo is missing). For a plain render
+    (`check` false) a disk whose INDEX.json differs needs rendering anyway: None at once."""
     from tenancy import render_memo, write
+    from tenancy.render import INDEX
     from tenancy.render_checks import audit_key, checks_key
 
     known = render_memo.recall(store, entry)
     if known is None:
+        return None
+    if not check and write.file_digest(output / INDEX) != known.tree:
         return None
     key = checks_key(
         audit_key(known.tree, policies=policies, inventory=inventory, config=config, output=shown)

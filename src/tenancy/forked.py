@@ -1,4 +1,4 @@
-"""Run one pure computation in a forked child while this process goes on. Shell: fork, pipe.
+"""Run pure computations in a forked child while this process goes on. Shell: fork, pipe.
 
 The audit of a large render is seconds of work inside regorus, which holds the GIL throughout,
 so a thread cannot overlap it with anything. A forked child can: it sees the rendered tree
@@ -24,6 +24,7 @@ from tenancy.cache import diagnostic, plain
 from tenancy.errors import Diagnostic
 
 Work = Callable[[], list[Diagnostic]]
+Results = list[list[Diagnostic]]
 
 
 def usable() -> bool:
@@ -32,14 +33,14 @@ def usable() -> bool:
 
 @dataclass
 class Forked:
-    """A computation that is running (or done): `result` waits for it."""
+    """Computations that are running (or done): `result` waits for them, one list each."""
 
-    work: Work
+    works: list[Work]
     pid: int | None = None
     fd: int | None = None
-    done: list[Diagnostic] | None = None
+    done: Results | None = None
 
-    def result(self) -> list[Diagnostic]:
+    def result(self) -> Results:
         if self.done is not None:
             return self.done
         payload = b""
@@ -56,9 +57,9 @@ class Forked:
         if self.pid is not None:
             _, status = os.waitpid(self.pid, 0)
             self.pid = None
-        found = _decode(payload) if status == 0 else None
+        found = _decode(payload, len(self.works)) if status == 0 else None
         # A child that crashed, was killed or sent nothing usable: do the work here instead.
-        self.done = self.work() if found is None else found
+        self.done = [work() for work in self.works] if found is None else found
         return self.done
 
     def cancel(self) -> None:
@@ -74,10 +75,16 @@ class Forked:
             self.fd = None
 
 
-def start(work: Work) -> Forked:
-    """Start `work` in a child process when that is safe, else run it now."""
-    if not usable():
-        return Forked(work, done=work())
+def here(works: list[Work]) -> Forked:
+    """Run the works now, in this process."""
+    return Forked(works, done=[work() for work in works])
+
+
+def start(works: list[Work]) -> Forked:
+    """Start the works, one after the other, in a child process when that is safe (and there
+    is any work), else run them now."""
+    if not works or not usable():
+        return here(works)
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
@@ -86,7 +93,7 @@ def start(work: Work) -> Forked:
         status = 1
         try:
             os.close(read_fd)
-            payload = json.dumps([plain(d) for d in work()]).encode()
+            payload = json.dumps([[plain(d) for d in work()] for work in works]).encode()
             view = memoryview(payload)
             while view:
                 view = view[os.write(write_fd, view) :]
@@ -94,12 +101,14 @@ def start(work: Work) -> Forked:
         finally:
             os._exit(status)
     os.close(write_fd)
-    return Forked(work, pid=pid, fd=read_fd)
+    return Forked(works, pid=pid, fd=read_fd)
 
 
-def _decode(payload: bytes) -> list[Diagnostic] | None:
+def _decode(payload: bytes, count: int) -> Results | None:
     try:
-        items = json.loads(payload)
-        return [diagnostic(item) for item in items]
+        lists = json.loads(payload)
+        if not isinstance(lists, list) or len(lists) != count:
+            return None
+        return [[diagnostic(item) for item in items] for items in lists]
     except (ValueError, TypeError, KeyError):
         return None

@@ -80,28 +80,26 @@ class Started:
 
     hcl: tools.Pending
     kustomize: tools.Pending
-    audit: forked.Forked
-    schema: Callable[[], list[Diagnostic]]
-    store: Callable[[list[Diagnostic], list[Diagnostic]], None]
+    child: forked.Forked  # the audit and the schema check, those the cache did not answer
+    collect: Callable[[forked.Results], tuple[list[Diagnostic], list[Diagnostic]]]
+    store: Callable[[list[Diagnostic], list[Diagnostic], list[Diagnostic]], None]
 
     def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
         try:
-            with stopwatch.lap("k8s schema"):
-                problems = self.schema()
-            with stopwatch.lap("audit wait"):
-                audited = self.audit.result()
+            with stopwatch.lap("checks wait"):
+                audited, schema = self.collect(self.child.result())
         except BaseException:
             self.cancel()
             raise
         with stopwatch.lap("tools wait"):
-            problems += self.hcl.finish() + self.kustomize.finish()
-        self.store(audited, problems)
-        return [*audited, *problems]
+            tools_found = self.hcl.finish() + self.kustomize.finish()
+        self.store(audited, schema, tools_found)
+        return [*audited, *schema, *tools_found]
 
     def cancel(self) -> None:
         self.hcl.cancel()
         self.kustomize.cancel()
-        self.audit.cancel()
+        self.child.cancel()
 
 
 Running = Known | Started
@@ -148,9 +146,9 @@ def start_checks(
 ) -> Running:
     """Start the four checks; the caller may write or compare files before `finish`.
 
-    What runs where: `bao` and `kubectl` are their own processes; the audit runs in a forked
-    child (`tenancy.forked`) with the embedded engine, since regorus holds the GIL; the schemas
-    run in this process at `finish`. The answer is memoized whole under `checks_key`, and each
+    What runs where: `bao` and `kubectl` are their own processes; the audit and the schema
+    check run in a forked child (`tenancy.forked`) with the embedded engine, since regorus
+    holds the GIL and the parent has files to write meanwhile. The answer is memoized whole under `checks_key`, and each
     check again under its own key, so a changed tree reruns only what its change touches."""
     tree = tree_digest(rendered)
     audit_entry = audit_key(
@@ -164,19 +162,28 @@ def start_checks(
     schema_entry = memo.key("k8s", memo.code_digest(), tree, output, k8s_schema.schemas_identity())
 
     def schema() -> list[Diagnostic]:
-        found = cache.get("k8s", schema_entry)
-        if found is None:
-            found = k8s_schema.check(rendered.manifests, rendered.files, output)
-            cache.put("k8s", schema_entry, found)
-        return list(found)
+        return k8s_schema.check(rendered.manifests, rendered.files, output)
 
     def audited() -> list[Diagnostic]:
         return audit(engine, policies, rendered, inventory, config, output)
 
-    def store(audit_found: list[Diagnostic], others: list[Diagnostic]) -> None:
+    audit_known = cache.get("audit", audit_entry) if audit_cacheable else None
+    schema_known = cache.get("k8s", schema_entry)
+    works = [w for w, known in ((audited, audit_known), (schema, schema_known)) if known is None]
+
+    def collect(results: forked.Results) -> tuple[list[Diagnostic], list[Diagnostic]]:
+        answers = iter(results)
+        audit_found = next(answers) if audit_known is None else audit_known
+        schema_found = next(answers) if schema_known is None else schema_known
+        return audit_found, schema_found
+
+    def store(
+        audit_found: list[Diagnostic], schema_found: list[Diagnostic], others: list[Diagnostic]
+    ) -> None:
+        cache.put("k8s", schema_entry, schema_found)
         if audit_cacheable:
             cache.put("audit", audit_entry, audit_found)
-            cache.put("checks", whole, [*audit_found, *others])
+            cache.put("checks", whole, [*audit_found, *schema_found, *others])
 
     with stopwatch.lap("tools start"):
         hcl = tools.start_hcl(rendered.files, output, cache)
@@ -188,18 +195,13 @@ def start_checks(
             hcl.cancel()
             raise
     try:
-        with stopwatch.lap("audit start"):
-            known = cache.get("audit", audit_entry) if audit_cacheable else None
-            if known is not None:
-                audit_run = forked.Forked(audited, done=known)
-            elif audit_cacheable:
-                # Only the embedded engine is forked: an OPA server client's connections
-                # must not be shared between two processes.
-                audit_run = forked.start(audited)
-            else:
-                audit_run = forked.Forked(audited, done=audited())
+        with stopwatch.lap("checks start"):
+            # Only the embedded engine is forked: an OPA server client's connections must not
+            # be shared between two processes. The schema check goes along: it is the other
+            # CPU-bound check, and the parent is busy writing files meanwhile.
+            child = forked.start(works) if audit_cacheable else forked.here(works)
     except BaseException:
         hcl.cancel()
         kustomize.cancel()
         raise
-    return Started(hcl, kustomize, audit_run, schema, store)
+    return Started(hcl, kustomize, child, collect, store)

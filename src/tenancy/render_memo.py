@@ -15,7 +15,7 @@ The inputs are still loaded and validated on every run: the memo starts after va
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tenancy import cache as memo
@@ -39,10 +39,25 @@ def render_key(
 ) -> str:
     """The arguments of `render.render`, written out. The model is frozen dataclasses of
     tuples, strings and dicts built in a fixed order, so its repr is the same in every run."""
+    # Where the config and inputs live is not rendered (render reads only identity and OIDC
+    # settings from the config: tests/unit/test_render_memo.py holds it to that), so two
+    # checkouts of one repository share their renders.
+    placeless = replace(
+        inventory,
+        config=replace(
+            inventory.config,
+            path=None,
+            roster=None,
+            k8s_users=None,
+            output="",
+            policy_dirs=(),
+            waivers=None,
+        ),
+    )
     return memo.key(
         KIND,
         memo.code_digest(),
-        repr(inventory),
+        repr(placeless),
         repr(profiles),
         json.dumps(sources, sort_keys=True),
         output,

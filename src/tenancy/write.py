@@ -78,10 +78,10 @@ def _chunks(fd: int) -> Iterator[bytes]:
         return
 
 
-def _digest(path: str) -> str | None:
+def file_digest(path: str | Path) -> str | None:
     """sha256 of a file's bytes, read in chunks (INDEX.json is 33 MB at 10,000 users), or
     None when there is no file."""
-    fd = _open(path)
+    fd = _open(str(path))
     if fd is None:
         return None
     try:
@@ -144,7 +144,7 @@ def compare_digests(output: Path, digests: dict[str, str], shown: str) -> list[D
     base = str(output)
     for path, digest in digests.items():
         try:
-            current = _digest(f"{base}/{_safe(path)}")
+            current = file_digest(f"{base}/{_safe(path)}")
         except OSError as exc:
             drift(path, "render-modified", f"unreadable: {exc}", "run tenancy render")
             continue
