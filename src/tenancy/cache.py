@@ -67,17 +67,25 @@ def file_identity(path: str | None) -> str:
 
 
 def key(*parts: str | bytes | Iterable[str]) -> str:
-    """sha256 over the parts, each length-prefixed so no two different part lists collide."""
+    """sha256 over the parts, each length-prefixed (and each item of an iterable part too), so
+    no two different part lists collide."""
     digest = hashlib.sha256(f"tenancy-cache-{FORMAT}".encode())
+
+    def add(data: bytes, tag: bytes) -> None:
+        digest.update(tag + len(data).to_bytes(8, "big"))
+        digest.update(data)
+
     for part in parts:
         if isinstance(part, str):
-            data = part.encode()
+            add(part.encode(), b"s")
         elif isinstance(part, bytes):
-            data = part
+            add(part, b"b")
         else:
-            data = "\0".join(part).encode()
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
+            count = 0
+            for item in part:
+                add(item.encode(), b"i")
+                count += 1
+            add(str(count).encode(), b"n")
     return digest.hexdigest()
 
 
@@ -101,7 +109,7 @@ class Cache:
             return None
         try:
             return json.loads((self.root / kind / f"{entry}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable, corrupt, absurdly nested
             return None
 
     def store(self, kind: str, entry: str, data: Any, keep: int = KEEP) -> None:

@@ -82,7 +82,7 @@ class Started:
     kustomize: tools.Pending
     child: forked.Forked  # the audit and the schema check, those the cache did not answer
     collect: Callable[[forked.Results], tuple[list[Diagnostic], list[Diagnostic]]]
-    store: Callable[[list[Diagnostic], list[Diagnostic], list[Diagnostic]], None]
+    store: Callable[[list[Diagnostic], list[Diagnostic], list[Diagnostic], bool], None]
 
     def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
         try:
@@ -93,7 +93,8 @@ class Started:
             raise
         with stopwatch.lap("tools wait"):
             tools_found = self.hcl.finish() + self.kustomize.finish()
-        self.store(audited, schema, tools_found)
+        # A tool that timed out, was killed or could not start gave no answer to remember.
+        self.store(audited, schema, tools_found, self.hcl.complete and self.kustomize.complete)
         return [*audited, *schema, *tools_found]
 
     def cancel(self) -> None:
@@ -148,8 +149,9 @@ def start_checks(
 
     What runs where: `bao` and `kubectl` are their own processes; the audit and the schema
     check run in a forked child (`tenancy.forked`) with the embedded engine, since regorus
-    holds the GIL and the parent has files to write meanwhile. The answer is memoized whole under `checks_key`, and each
-    check again under its own key, so a changed tree reruns only what its change touches."""
+    holds the GIL and the parent has files to write meanwhile. The answer is memoized whole
+    under `checks_key`, and each check again under its own key, so a changed tree reruns only
+    what its change touches."""
     tree = tree_digest(rendered)
     audit_entry = audit_key(
         tree, policies=policies, inventory=inventory, config=config, output=output
@@ -178,12 +180,16 @@ def start_checks(
         return audit_found, schema_found
 
     def store(
-        audit_found: list[Diagnostic], schema_found: list[Diagnostic], others: list[Diagnostic]
+        audit_found: list[Diagnostic],
+        schema_found: list[Diagnostic],
+        others: list[Diagnostic],
+        complete: bool,
     ) -> None:
         cache.put("k8s", schema_entry, schema_found)
         if audit_cacheable:
             cache.put("audit", audit_entry, audit_found)
-            cache.put("checks", whole, [*audit_found, *schema_found, *others])
+            if complete:
+                cache.put("checks", whole, [*audit_found, *schema_found, *others])
 
     with stopwatch.lap("tools start"):
         hcl = tools.start_hcl(rendered.files, output, cache)

@@ -48,8 +48,10 @@ class Stopwatch:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def report(self, stream: TextIO = sys.stderr) -> None:
-        """One `timing:` line per lap, in start order, then the total; easy to grep and parse."""
+    def report(self, stream: TextIO | None = None) -> None:
+        """One `timing:` line per lap, in start order, then the total; easy to grep and parse.
+        Written to `stream`, else to whatever `sys.stderr` is at the time of the call."""
+        stream = sys.stderr if stream is None else stream
         for lap in sorted(self.laps, key=lambda lap: lap.start):
             stream.write(
                 f"timing: {lap.name:<12} start {lap.start:7.3f} s  took {lap.seconds:7.3f} s  "

@@ -74,6 +74,8 @@ class Pending:
     )
     folder: tempfile.TemporaryDirectory[str] | None = None
     started: int = 0
+    #: Every job gave an answer: none timed out, was killed or failed to start.
+    complete: bool = True
 
     def _launch(self) -> None:
         while self.queued and len(self.running) < MAX_RUNNING:
@@ -88,6 +90,7 @@ class Pending:
                     argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
                 )
             except OSError as exc:
+                self.complete = False
                 message = f"{argv[0]} could not be started, so this check did not run: {exc}"
                 self.found.append(_skipped(self.output, message))
                 process = None
@@ -106,7 +109,7 @@ class Pending:
         for _, _, process, _ in self.running:
             if process is not None:
                 process.kill()
-                process.wait()
+                process.communicate()  # reaps it and closes its pipes
         self.running.clear()
         if self.folder is not None:
             self.folder.cleanup()
@@ -118,7 +121,12 @@ class Pending:
                 if process is not None:
                     result = _wait(argv, process)
                     found = judge(result)
-                    self.store.put(self.kind, entry, found)
+                    # A run that timed out or was killed said nothing about the content: its
+                    # finding is reported, never remembered.
+                    if result.returncode >= 0:
+                        self.store.put(self.kind, entry, found)
+                    else:
+                        self.complete = False
                     self.found += found
                 self._launch()
         finally:
@@ -133,6 +141,7 @@ def _wait(argv: list[str], process: subprocess.Popen[str]) -> subprocess.Complet
         process.kill()
         out, err = process.communicate()
         err = f"timed out after {TIMEOUT} s\n{err}"
+        return subprocess.CompletedProcess(argv, -9, out, err)
     code = process.returncode if process.returncode is not None else -9
     return subprocess.CompletedProcess(argv, code, out, err)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from tenancy import files
 from tenancy.audit import audit, audit_input
-from tenancy.model import Config, build
+from tenancy.model import Config, Inventory, build
+from tenancy.policy import PolicySet
 from tenancy.policy.embedded import EmbeddedEngine
-from tenancy.render import render
+from tenancy.render import Rendered, render
 from tenancy.render.profiles import builtin_texts, from_texts
 from tenancy.resources import data_dir
 
@@ -68,3 +73,63 @@ def test_audit_input_carries_parsed_vault_policies() -> None:
         "namespaces": ["cleo"],
         "identity": "c@example.org",
     }
+
+
+def rendered_example() -> tuple[Rendered, Inventory]:
+    inventory = build(ROSTER, K8S, CONFIG)
+    rendered, _ = render(
+        inventory, from_texts(builtin_texts()), sources={"roster": "r", "k8s_users": "k"}
+    )
+    return rendered, inventory
+
+
+def test_audit_input_holds_only_the_declared_kinds() -> None:
+    """Given kinds, `objects` is exactly the rendered objects of those kinds; None gives all."""
+    rendered, inventory = rendered_example()
+    everything = audit_input(rendered, inventory, CONFIG)
+    assert [o["file"] for o in everything["objects"]] == [m.path for m in rendered.manifests]
+    assert {o["object"]["kind"] for o in everything["objects"]} >= {"Namespace", "ClusterRole"}
+    wanted = frozenset({"ClusterRole", "RoleBinding"})
+    narrowed = audit_input(rendered, inventory, CONFIG, wanted)
+    assert [o["file"] for o in narrowed["objects"]] == [
+        m.path for m in rendered.manifests if m.kind in wanted
+    ]
+    assert {o["object"]["kind"] for o in narrowed["objects"]} == wanted
+    assert audit_input(rendered, inventory, CONFIG, frozenset())["objects"] == []
+    # Only `objects` is narrowed: the Vault data and the tenants are the same.
+    assert {k: v for k, v in narrowed.items() if k != "objects"} == {
+        k: v for k, v in everything.items() if k != "objects"
+    }
+
+
+RISKY = {
+    "secrets for power-users": (
+        "clusterroles/tenancy-power-user.yaml",
+        "resources: [configmaps,",
+        "resources: [secrets, configmaps,",
+    ),
+    "escalate for namespace-owners": (
+        "clusterroles/tenancy-namespace-owner.yaml",
+        "resources: [rolebindings, roles]\n    verbs: [get, list, watch]",
+        "resources: [rolebindings, roles]\n    verbs: [escalate, get, list, watch]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RISKY))
+def test_narrowed_audit_finds_what_the_full_audit_finds(case: str) -> None:
+    """The built-in rules' declared kinds lose no finding: same findings as with every object."""
+    path, old, new = RISKY[case]
+    texts = builtin_texts()
+    assert old in texts[path]
+    texts[path] = texts[path].replace(old, new)
+    inventory = build(ROSTER, K8S, CONFIG)
+    rendered, _ = render(inventory, from_texts(texts), sources={"roster": "r", "k8s_users": "k"})
+    policies = files.read_policies([data_dir("policies")])
+    assert policies.kinds("rendered") is not None
+    unnarrowed = PolicySet(tuple(replace(m, kinds=None) for m in policies.modules))
+    engine = EmbeddedEngine(policies.sources())
+    narrowed_found = audit(engine, policies, rendered, inventory, CONFIG, "out")
+    full_found = audit(engine, unnarrowed, rendered, inventory, CONFIG, "out")
+    assert narrowed_found  # the risky grant is caught at all
+    assert sorted(d.sort_key() for d in narrowed_found) == sorted(d.sort_key() for d in full_found)

@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tenancy.model import Config, build
-from tenancy.render import INDEX, render
+from tenancy.render import INDEX, index_text, render
 from tenancy.render.profiles import load
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
@@ -148,3 +148,20 @@ def test_rendered_names_are_dns1123(pair: tuple[Any, Any]) -> None:
     for manifest in rendered.manifests:
         assert DNS1123.match(manifest.name), manifest.name
         assert len(manifest.name) <= 253
+
+
+HEX = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
+
+@given(st.dictionaries(st.text(), st.tuples(HEX, st.text())))
+@example({})
+@example({'a"b\\c\u00e9\n\x00\u2028\ud800.yaml': ("0" * 64, 'k8s_users."x"\\')})
+def test_index_text_is_json_dumps(entries: dict[str, tuple[str, str]]) -> None:
+    """INDEX.json's hand-written text is json.dumps(indent=2, sort_keys) for any path or source."""
+    digests = {path: digest for path, (digest, _) in entries.items()}
+    origin = {path: source for path, (_, source) in entries.items()}
+    listed = {p: {"sha256": digests[p], "source": origin[p]} for p in entries}
+    expected = json.dumps(
+        {"version": 1, "generator": "tenancy", "files": listed}, indent=2, sort_keys=True
+    )
+    assert index_text(digests, origin) == expected + "\n"

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from tenancy import tools
+from tenancy.cache import Cache
+from tenancy.errors import Diagnostic
+from tenancy.model import Config, build
+from tenancy.render import Rendered, render
+from tenancy.render.profiles import load
+from tests.fixtures import ROSTER, SOURCES
 
 GOOD = '# header\n\npath "secret/data/a/*" {\n  capabilities = ["read"]\n}\n'
 
@@ -76,3 +88,192 @@ def test_large_trees_build_one_kustomization_per_shape(monkeypatch: pytest.Monke
     (note,) = tools.check_kustomize(files, "out")
     assert note.severity == "info"
     assert "built 1 representative kustomizations (one per shape) of 6" in note.message
+
+
+BROKEN_HCL = 'path "x" { capabilities = ['
+K8S = {
+    "cleo": {
+        "role": "namespace-owner",
+        "email": "cleo98@example.org",
+        "namespaces": ["cleo", "cleo-books"],
+    },
+    "brin": {"role": "power-user", "email": "brin.k@example.org"},
+}
+
+
+def rendered_tree() -> Rendered:
+    inventory = build(ROSTER, K8S, Config(zones=("example.org",)))
+    rendered, problems = render(inventory, load(), sources=SOURCES, output="out")
+    assert problems == []
+    return rendered
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tempfile's folder for this test alone: another tenancy running meanwhile (a benchmark)
+    cannot add or remove scratch folders under the test's eyes."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def scratch(kind: str) -> set[str]:
+    """The tool scratch folders of `kind` in the temporary folder now."""
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"tenancy-{kind}-*")}
+
+
+def unscratched(found: list[Diagnostic]) -> list[Diagnostic]:
+    """kubectl names the scratch copy it built in its errors; that folder differs per run."""
+    return [
+        replace(
+            d, message=re.sub(r"/[^ ']*/tenancy-kustomize-[^/]+/[0-9]+/", "<scratch>/", d.message)
+        )
+        for d in found
+    ]
+
+
+def with_broken_policy(files: dict[str, str]) -> dict[str, str]:
+    return {**files, "vault/policies/zz-broken.hcl": BROKEN_HCL}
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_started_hcl_check_equals_the_synchronous_one(broken: bool) -> None:
+    """start_hcl(...).finish() finds exactly what check_hcl finds, on a real rendered tree."""
+    files = rendered_tree().files
+    if broken:
+        files = with_broken_policy(files)
+    pending = tools.start_hcl(files, "out")
+    assert isinstance(pending, tools.Pending)
+    found = pending.finish()
+    assert found == tools.check_hcl(files, "out")
+    if broken:
+        (problem,) = found
+        assert (problem.code, problem.location.path) == (
+            "vault-policy-invalid",
+            "out/vault/policies/zz-broken.hcl",
+        )
+        assert "unexpected token while parsing list" in problem.message
+    else:
+        assert found == []
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_started_kustomize_check_equals_the_synchronous_one(broken: bool) -> None:
+    """start_kustomize with the rendered listing finds what check_kustomize finds parsing files."""
+    rendered = rendered_tree()
+    files = dict(rendered.files)
+    listed = dict(rendered.kustomizations)
+    if broken:
+        folder = "kubernetes/tenants/cleo/cleo"
+        del files[f"{folder}/namespace-cleo.yaml"]
+    pending = tools.start_kustomize(files, "out", None, listed)
+    assert isinstance(pending, tools.Pending)
+    found = pending.finish()
+    assert unscratched(found) == unscratched(tools.check_kustomize(files, "out"))
+    if broken:
+        assert [p.code for p in found] == ["kustomize-build-failed"] * 2
+        assert "lists namespace-cleo.yaml, which does not exist" in found[0].message
+    else:
+        assert found == []
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_second_hcl_run_answers_from_the_cache(
+    tmp_path: Path, private_tmp: Path, broken: bool
+) -> None:
+    """Identical policies a second time: every shape is a cache hit and no bao is started."""
+    files = rendered_tree().files
+    if broken:
+        files = with_broken_policy(files)
+    before = scratch("hcl")
+    first_cache = Cache(tmp_path / "cache")
+    first = tools.start_hcl(files, "out", first_cache)
+    assert first.folder is not None and scratch("hcl") - before  # bao runs in a scratch folder
+    expected = first.finish()
+    assert scratch("hcl") == before  # removed at the end
+    assert first_cache.hits == 0 and first_cache.misses > 0
+
+    cache = Cache(tmp_path / "cache")
+    second = tools.start_hcl(files, "out", cache)
+    assert second.folder is None and second.running == [] and second.queued == []
+    assert scratch("hcl") == before
+    assert second.finish() == expected
+    assert (cache.hits, cache.misses) == (first_cache.misses, 0)
+    assert scratch("hcl") == before
+
+
+def test_second_kustomize_run_answers_from_the_cache(tmp_path: Path, private_tmp: Path) -> None:
+    """Identical kustomizations a second time: answered from the cache, kubectl not started."""
+    rendered = rendered_tree()
+    first_cache = Cache(tmp_path / "cache")
+    expected = tools.check_kustomize(rendered.files, "out", first_cache, rendered.kustomizations)
+    assert first_cache.misses > 0
+    before = scratch("kustomize")
+    cache = Cache(tmp_path / "cache")
+    second = tools.start_kustomize(rendered.files, "out", cache, rendered.kustomizations)
+    assert second.folder is None and second.running == []
+    assert second.finish() == expected
+    assert (cache.hits, cache.misses) == (first_cache.misses, 0)
+    assert scratch("kustomize") == before
+
+
+def test_changed_policy_is_not_answered_from_the_cache(tmp_path: Path) -> None:
+    """A policy text the cache has not seen is parsed by bao, even among cached ones."""
+    files = rendered_tree().files
+    cache = Cache(tmp_path)
+    assert tools.check_hcl(files, "out", cache) == []
+    found = tools.check_hcl(with_broken_policy(files), "out", Cache(tmp_path))
+    assert [p.code for p in found] == ["vault-policy-invalid"]
+
+
+@pytest.mark.parametrize("kind", ["hcl", "kustomize"])
+def test_cancel_stops_the_tools_and_leaves_no_scratch_folder(kind: str, private_tmp: Path) -> None:
+    """cancel() right after the start kills every tool process and removes its scratch folder."""
+    rendered = rendered_tree()
+    before = scratch(kind)
+    if kind == "hcl":
+        pending = tools.start_hcl(rendered.files, "out")
+    else:
+        pending = tools.start_kustomize(rendered.files, "out", None, rendered.kustomizations)
+    assert pending.folder is not None
+    folder = Path(pending.folder.name)
+    processes = [process for _, _, process, _ in pending.running if process is not None]
+    assert processes and folder.is_dir()
+    pending.cancel()
+    assert all(close_pipes(processes))  # cancel() closed them already
+    assert all(process.returncode is not None for process in processes)
+    assert not folder.exists()
+    assert scratch(kind) == before
+    assert pending.running == []
+
+
+def close_pipes(processes: list[subprocess.Popen[str]]) -> list[bool]:
+    """Close each process's pipes; whether each was already closed, stdout and stderr."""
+    closed = []
+    for process in processes:
+        for stream in (process.stdout, process.stderr):
+            assert stream is not None
+            closed.append(stream.closed)
+            stream.close()
+    return closed
+
+
+def test_cancel_closes_the_tool_pipes() -> None:
+    """After cancel() no pipe of a killed tool process is left open."""
+    rendered = rendered_tree()
+    pending = tools.start_hcl(rendered.files, "out")
+    processes = [process for _, _, process, _ in pending.running if process is not None]
+    assert processes
+    pending.cancel()
+    assert all(close_pipes(processes))
+
+
+def test_a_timed_out_run_is_not_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tool run that timed out says nothing about the policy: the next run must run bao."""
+    files = {"vault/policies/a.hcl": GOOD}
+    monkeypatch.setattr(tools, "TIMEOUT", 0)
+    (timed_out,) = tools.check_hcl(files, "out", Cache(tmp_path))
+    assert "timed out" in timed_out.message
+    monkeypatch.setattr(tools, "TIMEOUT", 300)
+    assert tools.check_hcl(files, "out", Cache(tmp_path)) == []
