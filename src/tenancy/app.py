@@ -344,17 +344,17 @@ def _recall(
     (`check` false) a disk whose INDEX.json differs needs rendering anyway: None at once."""
     from tenancy import render_memo, write
     from tenancy.render import INDEX
-    from tenancy.render_checks import audit_key, checks_key
+    from tenancy.render_checks import audit_key, known_findings
 
     known = render_memo.recall(store, entry)
     if known is None:
         return None
     if not check and write.file_digest(output / INDEX) != known.tree:
         return None
-    key = checks_key(
-        audit_key(known.tree, policies=policies, inventory=inventory, config=config, output=shown)
+    audit_entry = audit_key(
+        known.tree, policies=policies, inventory=inventory, config=config, output=shown
     )
-    findings = store.get("checks", key)
+    findings = known_findings(store, audit_entry, known.tree, shown)
     if findings is None:
         return None
     return findings, write.compare_digests(output, known.digests, shown)

@@ -51,14 +51,29 @@ def audit_key(
 
 
 def checks_key(audit_entry: str) -> str:
-    """All four checks: the audit's key, plus the tool binaries and the schema files."""
+    """The audit and the two tools together: the audit's key plus the tool binaries."""
     return memo.key(
         "checks",
         audit_entry,
         memo.file_identity(tools.find("bao")),
         memo.file_identity(tools.find("kubectl")),
-        k8s_schema.schemas_identity(),
     )
+
+
+def schema_key(tree: str, output: str) -> str:
+    """The Kubernetes schema check: the tree, the schema files and tenancy's code."""
+    return memo.key("k8s", memo.code_digest(), tree, output, k8s_schema.schemas_identity())
+
+
+def known_findings(
+    cache: memo.Cache, audit_entry: str, tree: str, output: str
+) -> list[Diagnostic] | None:
+    """All four checks' findings for this tree when the cache holds both parts, else None."""
+    checked = cache.get("checks", checks_key(audit_entry))
+    if checked is None:
+        return None
+    schema = cache.get("k8s", schema_key(tree, output))
+    return None if schema is None else [*checked, *schema]
 
 
 @dataclass(frozen=True)
@@ -76,30 +91,24 @@ class Known:
 
 @dataclass(frozen=True)
 class Started:
-    """The checks of one render, under way: `finish` completes them, `cancel` stops them."""
+    """The checks of one render under way: the audit and the tools in a child (or done), the
+    schema check still to run here. `finish` runs it, then waits for the child."""
 
-    hcl: tools.Pending
-    kustomize: tools.Pending
-    child: forked.Forked  # the audit and the schema check, those the cache did not answer
-    collect: Callable[[forked.Results], tuple[list[Diagnostic], list[Diagnostic]]]
-    store: Callable[[list[Diagnostic], list[Diagnostic], list[Diagnostic], bool], None]
+    child: forked.Forked
+    schema: Callable[[], list[Diagnostic]]
 
     def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
         try:
+            with stopwatch.lap("k8s schema"):
+                schema_found = self.schema()
             with stopwatch.lap("checks wait"):
-                audited, schema = self.collect(self.child.result())
+                (found,) = self.child.result()
         except BaseException:
             self.cancel()
             raise
-        with stopwatch.lap("tools wait"):
-            tools_found = self.hcl.finish() + self.kustomize.finish()
-        # A tool that timed out, was killed or could not start gave no answer to remember.
-        self.store(audited, schema, tools_found, self.hcl.complete and self.kustomize.complete)
-        return [*audited, *schema, *tools_found]
+        return [*found, *schema_found]
 
     def cancel(self) -> None:
-        self.hcl.cancel()
-        self.kustomize.cancel()
         self.child.cancel()
 
 
@@ -147,51 +156,33 @@ def start_checks(
 ) -> Running:
     """Start the four checks; the caller may write or compare files before `finish`.
 
-    What runs where: `bao` and `kubectl` are their own processes; the audit and the schema
-    check run in a forked child (`tenancy.forked`) with the embedded engine, since regorus
-    holds the GIL and the parent has files to write meanwhile. The answer is memoized whole
-    under `checks_key`, and each check again under its own key, so a changed tree reruns only
-    what its change touches."""
+    What runs where: the audit and the two tools run in a forked child (`tenancy.forked`) with
+    the embedded engine, since regorus holds the GIL and the parent has files to write
+    meanwhile; `bao` and `kubectl` are the child's own subprocesses, started before the audit
+    so that they run beside it, and the child writes what it learns to the cache itself. The
+    schema check runs here at `finish`, after the files (it balances the two CPUs). Findings
+    are memoized per check and per tool run, and the audit and tools together under
+    `checks_key`, so a changed tree reruns only what its change touches."""
     tree = tree_digest(rendered)
     audit_entry = audit_key(
         tree, policies=policies, inventory=inventory, config=config, output=output
     )
-    whole = checks_key(audit_entry)
     if audit_cacheable:
-        whole_known = cache.get("checks", whole)
-        if whole_known is not None:
-            return Known(whole_known)
-    schema_entry = memo.key("k8s", memo.code_digest(), tree, output, k8s_schema.schemas_identity())
+        known = known_findings(cache, audit_entry, tree, output)
+        if known is not None:
+            return Known(known)
+    whole = checks_key(audit_entry)
+    schema_entry = schema_key(tree, output)
 
     def schema() -> list[Diagnostic]:
-        return k8s_schema.check(rendered.manifests, rendered.files, output)
+        found = cache.get("k8s", schema_entry)
+        if found is None:
+            found = k8s_schema.check(rendered.manifests, rendered.files, output)
+            cache.put("k8s", schema_entry, found)
+        return found
 
-    def audited() -> list[Diagnostic]:
-        return audit(engine, policies, rendered, inventory, config, output)
-
-    audit_known = cache.get("audit", audit_entry) if audit_cacheable else None
-    schema_known = cache.get("k8s", schema_entry)
-    works = [w for w, known in ((audited, audit_known), (schema, schema_known)) if known is None]
-
-    def collect(results: forked.Results) -> tuple[list[Diagnostic], list[Diagnostic]]:
-        answers = iter(results)
-        audit_found = next(answers) if audit_known is None else audit_known
-        schema_found = next(answers) if schema_known is None else schema_known
-        return audit_found, schema_found
-
-    def store(
-        audit_found: list[Diagnostic],
-        schema_found: list[Diagnostic],
-        others: list[Diagnostic],
-        complete: bool,
-    ) -> None:
-        cache.put("k8s", schema_entry, schema_found)
-        if audit_cacheable:
-            cache.put("audit", audit_entry, audit_found)
-            if complete:
-                cache.put("checks", whole, [*audit_found, *schema_found, *others])
-
-    with stopwatch.lap("tools start"):
+    def audit_and_tools() -> list[Diagnostic]:
+        # The tools start first and run while the audit uses this CPU.
         hcl = tools.start_hcl(rendered.files, output, cache)
         try:
             kustomize = tools.start_kustomize(
@@ -200,14 +191,25 @@ def start_checks(
         except BaseException:
             hcl.cancel()
             raise
-    try:
-        with stopwatch.lap("checks start"):
-            # Only the embedded engine is forked: an OPA server client's connections must not
-            # be shared between two processes. The schema check goes along: it is the other
-            # CPU-bound check, and the parent is busy writing files meanwhile.
-            child = forked.start(works) if audit_cacheable else forked.here(works)
-    except BaseException:
-        hcl.cancel()
-        kustomize.cancel()
-        raise
-    return Started(hcl, kustomize, child, collect, store)
+        try:
+            audit_found = cache.get("audit", audit_entry) if audit_cacheable else None
+            if audit_found is None:
+                audit_found = audit(engine, policies, rendered, inventory, config, output)
+                if audit_cacheable:
+                    cache.put("audit", audit_entry, audit_found)
+        except BaseException:
+            hcl.cancel()
+            kustomize.cancel()
+            raise
+        found = [*audit_found, *hcl.finish(), *kustomize.finish()]
+        # A tool that timed out, was killed or could not start gave no answer to remember.
+        if audit_cacheable and hcl.complete and kustomize.complete:
+            cache.put("checks", whole, found)
+        return found
+
+    with stopwatch.lap("checks start"):
+        # Only the embedded engine is forked: an OPA server client's connections must not be
+        # shared between two processes.
+        work = [audit_and_tools]
+        child = forked.start(work) if audit_cacheable else forked.here(work)
+    return Started(child, schema)
