@@ -53,8 +53,8 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
 
     timed("import", import_all)
     from tenancy import files, schema
+    from tenancy.app import policy_dirs
     from tenancy.check import locator, policy_input
-    from tenancy.cli import policy_dirs
     from tenancy.config import resolve
     from tenancy.errors import Location, Report, sort_diagnostics
     from tenancy.load import parse_bytes
@@ -136,7 +136,7 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
             )
     return {
         "stages": stages,
-        "breakdown": {name: min(samples) for name, samples in breakdown.items()},
+        "breakdown": {name: min(samples) for name, samples in breakdown.items() if samples},
         "errors": dict(Counter(d.code for d in diagnostics if d.severity == "error")),
         "warnings": sum(d.severity == "warning" for d in diagnostics),
     }

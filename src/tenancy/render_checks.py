@@ -115,33 +115,6 @@ class Started:
 Running = Known | Started
 
 
-def check_rendered(
-    rendered: Rendered,
-    *,
-    engine: PolicyEngine,
-    policies: PolicySet,
-    inventory: Inventory,
-    config: Config,
-    output: str,
-    cache: memo.Cache,
-    stopwatch: Stopwatch,
-    audit_cacheable: bool = True,
-) -> list[Diagnostic]:
-    """The findings of all four checks, run to the end (order does not matter: callers sort)."""
-    running = start_checks(
-        rendered,
-        engine=engine,
-        policies=policies,
-        inventory=inventory,
-        config=config,
-        output=output,
-        cache=cache,
-        stopwatch=stopwatch,
-        audit_cacheable=audit_cacheable,
-    )
-    return running.finish(stopwatch)
-
-
 def start_checks(
     rendered: Rendered,
     *,
