@@ -81,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop (5 million additions), best of three.
+
+    Virtual machines change speed under their neighbours' load: on the machine these numbers
+    were first taken on, a loop like this one took up to 1.7 times as long at some hours as at
+    others, and every CPU-bound row moved with it. Printed so runs can be compared."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for number in range(5_000_000):
+            total += number
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def _header(options: Options, suites: list[str]) -> str:
     return (
         f"# tenancy benchmark: {', '.join(suites)}\n\n"
@@ -88,7 +104,8 @@ def _header(options: Options, suites: list[str]) -> str:
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
         f"sizes {', '.join(f'{s:,}' for s in options.sizes)}; "
         f"{options.repeat} timed repeats{' after 1 warm-up' if options.warmup else ''}; "
-        "wall clock, process start included"
+        "wall clock, process start included; "
+        f"CPU probe (5M-step Python loop, best of 3) {cpu_probe():.3f} s"
     )
 
 
