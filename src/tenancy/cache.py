@@ -40,8 +40,12 @@ def default_root() -> Path | None:
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "tenancy"
+    if xdg:
+        return Path(xdg) / "tenancy"
+    try:
+        return Path.home() / ".cache" / "tenancy"
+    except RuntimeError:  # no HOME and no passwd entry (some CI containers): no cache
+        return None
 
 
 @cache

@@ -193,3 +193,15 @@ def test_file_identity_follows_size_and_mtime(tmp_path: Path) -> None:
     assert file_identity(str(tool)) not in (first, resized)
     assert file_identity(None) == "absent"
     assert file_identity(str(tmp_path / "missing")).endswith(":unreadable")
+
+
+def test_no_home_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without HOME, a passwd entry or any cache variable, caching is off instead of failing."""
+    for name in ("TENANCY_NO_CACHE", "TENANCY_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def nowhere() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(nowhere))
+    assert default_root() is None
