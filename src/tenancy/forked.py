@@ -1,4 +1,4 @@
-"""Run pure computations in a forked child while this process goes on. Shell: fork, pipe.
+"""Run computations that return findings in a forked child while this process goes on. Shell.
 
 The audit of a large render is seconds of work inside regorus, which holds the GIL throughout,
 so a thread cannot overlap it with anything. A forked child can: it sees the rendered tree

@@ -1,11 +1,12 @@
-"""Every check of the rendered output, run side by side and memoized. Shell: runs tools.
+"""Every check of the rendered output, run beside the writing and memoized. Shell: forks.
 
-Four checks judge a render before anything is written: the Rego audit rules, the Kubernetes
-schemas, OpenBao's policy parser and `kubectl kustomize`. The last two are separate processes:
-they are started first and collected last, so they use the other CPU while this process runs
-the audit and the schemas. Each check's
-findings are memoized by content (`tenancy.cache`), so a render whose output did not change
-costs no check at all, and a render that changed one tenant reruns only what that touches.
+Four checks judge a render before anything is swapped in: the Rego audit rules, the Kubernetes
+schemas, OpenBao's policy parser and `kubectl kustomize`. `start_checks` starts the audit and
+the two tools in a forked child (the tools as the child's own processes, started before the
+audit), the caller stages the new tree meanwhile, and `finish` runs the schema check here and
+collects the child's findings. Each check's findings are memoized by content (`tenancy.cache`),
+so a render whose output did not change costs no check at all, and a render that changed one
+tenant reruns only what that touches.
 """
 
 from __future__ import annotations
