@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import generate
-from bench.measure import Options, Row, Run, SuiteResult, rss_method, run_measured
+from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
 
 SUITE = "diff"
 #: Target for the one-change diff (median wall clock, process start included).
@@ -211,11 +211,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
         for change in changes
     }
     broken: set[str] = set()
-    rounds = ([False] if options.warmup else []) + [True] * options.repeat
-    done = 0
-    for timed in rounds:
-        done += timed
-        label = f"repeat {done}/{options.repeat}" if timed else "warm-up"
+    for _, timed, label in rounds(options):
         print(f"  {size:,} users: {label}", file=sys.stderr, flush=True)
         for change in changes:
             if change.key in broken:

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -218,3 +218,13 @@ def table(rows: Sequence[Row]) -> str:
         "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
     )
     return "\n".join([line(HEADER), rule + "|", *(line(c) for c in cells)])
+
+
+def rounds(options: Options) -> Iterator[tuple[int, bool, str]]:
+    """Each round as (index, timed, label): one untimed warm-up first when asked, then the
+    timed repeats, labelled `repeat k/n`."""
+    plan = ([False] if options.warmup else []) + [True] * options.repeat
+    done = 0
+    for index, timed in enumerate(plan):
+        done += timed
+        yield index, timed, f"repeat {done}/{options.repeat}" if timed else "warm-up"

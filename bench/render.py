@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.generate import generate
-from bench.measure import Options, Row, Run, SuiteResult, rss_method, run_measured
+from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KUBECONFORM = REPO_ROOT / ".tools" / "bin" / "kubeconform"
@@ -341,13 +341,9 @@ def _measure_size(size: int, options: Options, schemas: Path, result: SuiteResul
     stage_rows: dict[str, Row] = {}
     expected = _Expected()
     disk = _Disk(root / "settle")
-    rounds = ([False] if options.warmup else []) + [True] * options.repeat
-    done = 0
     written: list[Path] = []
     try:
-        for number, timed in enumerate(rounds):
-            done += timed
-            label = f"repeat {done}/{options.repeat}" if timed else "warm-up"
+        for number, timed, label in rounds(options):
             cache = root / f"cache-{number}"
             env = {**base_env, "TENANCY_CACHE_DIR": str(cache)}
             # Two checkouts of the repository: the output path is written into the sync

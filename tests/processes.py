@@ -1,12 +1,19 @@
 """Process helpers for the real servers the tests and the benchmarks start (no pytest here, so
-bench/ can import it too): a free loopback port, waiting for health, stopping by PID."""
+bench/ can import it too): a free loopback port, waiting for health, stopping by PID, and a
+dev-mode OpenBao."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -40,3 +47,39 @@ def stop(process: subprocess.Popen[bytes], seconds: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def bao_env(home: Path) -> dict[str, str]:
+    """The environment for a `bao` server: a scratch HOME, since the dev server stores its root
+    token with the token helper in ~/.vault-token, which must never touch the developer's own;
+    and no VAULT_/BAO_ variables of the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = str(home)
+    return env
+
+
+@contextmanager
+def openbao_dev(bao: Path) -> Iterator[tuple[str, str]]:
+    """A dev-mode OpenBao (in memory, KV v2 at secret/) on a free loopback port: (url, token);
+    stopped by PID on exit."""
+    token = secrets.token_hex(16)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="tenancy-bao-") as home:
+        process = subprocess.Popen(
+            [
+                str(bao),
+                "server",
+                "-dev",
+                f"-dev-root-token-id={token}",
+                f"-dev-listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=bao_env(Path(home)),
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(f"{url}/v1/sys/health", process)
+            yield url, token
+        finally:
+            stop(process)

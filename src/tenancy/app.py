@@ -224,7 +224,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     from tenancy.model import build
     from tenancy.render import profiles
     from tenancy.render import render as render_tree
-    from tenancy.render_checks import start_checks, tree_digest
+    from tenancy.render_checks import start_checks
 
     with stopwatch.lap("validate"):
         config, problems = load_config(params.inputs)
@@ -248,15 +248,19 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     output = params.output or Path(config.output)
     shown = files.display(output)
     store = Cache.from_environment(params.cache)
+    # An OPA server's answers depend on its state, not only on what tenancy sends it: with
+    # `--engine opa` neither the audit nor a whole render is answered from the cache.
+    memoizable = params.engine == "embedded"
+    entry: str | None = None  # this render's memo key, when memoizable
     with stopwatch.lap("model"):
         inventory = build(
             checked.documents["roster"].data, checked.documents["k8s_users"].data, config
         )
         profile = profiles.with_overrides(profiles.load(), config.render)
         sources = input_sources(config)
-        entry = render_memo.render_key(inventory, profile, sources, shown)
-    if params.engine == "embedded":
+    if memoizable:
         with stopwatch.lap("recall"):
+            entry = render_memo.render_key(inventory, profile, sources, shown)
             known = _recall(store, entry, policies, inventory, config, shown, output, params.check)
         if known is not None and (params.check or not known[1]):
             # Identical inputs were rendered and checked before: the disk was compared with
@@ -285,8 +289,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         output=shown,
         cache=store,
         stopwatch=stopwatch,
-        # An OPA server's answers depend on its state, not only on what tenancy sends it.
-        audit_cacheable=params.engine == "embedded",
+        audit_cacheable=memoizable,
     )
     staged: write.Staged | None = None
     try:
@@ -304,8 +307,8 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         if staged is not None:
             staged.discard()
         raise
-    if params.engine == "embedded" and clean_render:
-        render_memo.remember(store, entry, rendered, tree_digest(rendered))
+    if entry is not None and clean_render:
+        render_memo.remember(store, entry, rendered)
     report = Report(
         diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
         files=(*checked.report.files, shown),

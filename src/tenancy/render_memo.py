@@ -30,8 +30,12 @@ KEEP = 8
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    tree: str  # sha256 of the tree's INDEX.json, as render_checks.tree_digest gives it
     digests: dict[str, str]  # path -> sha256 of every file, INDEX.json included
+
+    @property
+    def tree(self) -> str:
+        """sha256 of the tree's INDEX.json, as render_checks.tree_digest gives it."""
+        return self.digests[INDEX]
 
 
 def render_key(
@@ -67,18 +71,17 @@ def render_key(
 def recall(store: memo.Cache, entry: str) -> Known | None:
     data: Any = store.load(KIND, entry)
     try:
-        tree = data["tree"]
         digests = data["digests"]
-        if not isinstance(tree, str) or not isinstance(digests, dict) or INDEX not in digests:
+        if not isinstance(digests, dict) or INDEX not in digests:
             return None
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
             return None
     except (KeyError, TypeError):
         return None
-    return Known(tree=tree, digests=digests)
+    return Known(digests=digests)
 
 
-def remember(store: memo.Cache, entry: str, rendered: Rendered, tree: str) -> None:
+def remember(store: memo.Cache, entry: str, rendered: Rendered) -> None:
     if INDEX not in rendered.digests:
         return  # rendered without text (`diff`): nothing a later run could compare against
-    store.store(KIND, entry, {"tree": tree, "digests": rendered.digests}, keep=KEEP)
+    store.store(KIND, entry, {"digests": rendered.digests}, keep=KEEP)

@@ -18,7 +18,6 @@ from tenancy.cache import Cache
 from tenancy.model import Config, Inventory, build
 from tenancy.render import INDEX, Rendered, render
 from tenancy.render.profiles import Profiles, load
-from tenancy.render_checks import tree_digest
 from tests.conftest import REPO
 from tests.fixtures import ROSTER, SOURCES
 
@@ -126,7 +125,7 @@ def test_remember_then_recall(tmp_path: Path) -> None:
     """A remembered render comes back as its tree digest and every file's sha256."""
     store = Cache(tmp_path)
     tree = rendered()
-    render_memo.remember(store, "entry", tree, tree_digest(tree))
+    render_memo.remember(store, "entry", tree)
     known = render_memo.recall(Cache(tmp_path), "entry")
     assert known is not None
     assert known.tree == tree.digests[INDEX]
@@ -140,7 +139,7 @@ def test_render_without_text_is_not_remembered(tmp_path: Path) -> None:
     inventory, profiles = inputs()
     tree, _ = render(inventory, profiles, sources=SOURCES, output="out", text=False)
     store = Cache(tmp_path)
-    render_memo.remember(store, "entry", tree, tree_digest(tree))
+    render_memo.remember(store, "entry", tree)
     assert render_memo.recall(store, "entry") is None
     assert not (tmp_path / render_memo.KIND).exists()
 
@@ -149,12 +148,12 @@ def test_render_without_text_is_not_remembered(tmp_path: Path) -> None:
     "data",
     [
         {"tree": "t"},
-        {"digests": {INDEX: "d"}},
-        {"tree": 1, "digests": {INDEX: "d"}},
-        {"tree": "t", "digests": ["INDEX.json"]},
-        {"tree": "t", "digests": {"a.yaml": "d"}},  # no INDEX.json: not a whole render
-        {"tree": "t", "digests": {INDEX: "d", "a.yaml": 5}},
-        ["tree", "digests"],
+        {},
+        {"digests": {INDEX: 1}},
+        {"digests": ["INDEX.json"]},
+        {"digests": {"a.yaml": "d"}},  # no INDEX.json: not a whole render
+        {"digests": {INDEX: "d", "a.yaml": 5}},
+        ["digests"],
         None,
     ],
 )
@@ -169,7 +168,7 @@ def test_corrupt_memo_file_is_not_recalled(tmp_path: Path) -> None:
     """A truncated memo file is a miss."""
     store = Cache(tmp_path)
     tree = rendered()
-    render_memo.remember(store, "entry", tree, tree_digest(tree))
+    render_memo.remember(store, "entry", tree)
     path = tmp_path / render_memo.KIND / "entry.json"
     path.write_text(path.read_text()[:100])
     assert render_memo.recall(store, "entry") is None
