@@ -222,8 +222,8 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     from tenancy import render_memo, write
     from tenancy.cache import Cache
     from tenancy.model import build
-    from tenancy.render import profiles
-    from tenancy.render import render as render_tree
+    from tenancy.render import emit, profiles
+    from tenancy.render import plan as plan_tree
     from tenancy.render_checks import start_checks
 
     with stopwatch.lap("validate"):
@@ -251,17 +251,23 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     # An OPA server's answers depend on its state, not only on what tenancy sends it: with
     # `--engine opa` neither the audit nor a whole render is answered from the cache.
     memoizable = params.engine == "embedded"
-    entry: str | None = None  # this render's memo key, when memoizable
     with stopwatch.lap("model"):
         inventory = build(
             checked.documents["roster"].data, checked.documents["k8s_users"].data, config
         )
         profile = profiles.with_overrides(profiles.load(), config.render)
         sources = input_sources(config)
-    if memoizable:
+    # This render's key names its tree by what determines it (the checks' answers are filed
+    # under it too); the whole render is answered from the memo only with the embedded engine.
+    entry: str | None = None
+    if store.root is not None:
         with stopwatch.lap("recall"):
             entry = render_memo.render_key(inventory, profile, sources, shown)
-            known = _recall(store, entry, policies, inventory, config, shown, output, params.check)
+            known = (
+                _recall(store, entry, policies, inventory, config, shown, output, params.check)
+                if memoizable
+                else None
+            )
         if known is not None and (params.check or not known[1]):
             # Identical inputs were rendered and checked before: the disk was compared with
             # that render's digests, and a plain render finds nothing to write.
@@ -277,11 +283,14 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             if not params.check and report.ok:
                 say(f"up to date: {shown} (identical inputs were rendered before)", err=True)
             return code
-    with stopwatch.lap("render"):
-        rendered, problems = render_tree(inventory, profile, sources=sources, output=shown)
+    with stopwatch.lap("plan"):
+        planned = plan_tree(inventory, profile, sources=sources, output=shown)
+    problems = list(planned.problems)
     clean_render = not problems  # a name collision is not in the memo's findings: never memoize it
+    # The checks start from the plan, in a child, while this process writes the YAML.
     running = start_checks(
-        rendered,
+        planned,
+        tree=entry,
         engine=engine,
         policies=policies,
         inventory=inventory,
@@ -295,6 +304,8 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     try:
         # While the checks run elsewhere, compare or stage the files; nothing is swapped in
         # before every check has passed.
+        with stopwatch.lap("render"):
+            rendered = emit(planned)
         if params.check:
             with stopwatch.lap("compare"):
                 problems += write.compare(output, rendered, shown)
@@ -307,7 +318,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         if staged is not None:
             staged.discard()
         raise
-    if entry is not None and clean_render:
+    if entry is not None and memoizable and clean_render:
         render_memo.remember(store, entry, rendered)
     report = Report(
         diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
@@ -355,9 +366,9 @@ def _recall(
     if not check and write.file_digest(output / INDEX) != known.tree:
         return None
     audit_entry = audit_key(
-        known.tree, policies=policies, inventory=inventory, config=config, output=shown
+        entry, policies=policies, inventory=inventory, config=config, output=shown
     )
-    findings = known_findings(store, audit_entry, known.tree, shown)
+    findings = known_findings(store, audit_entry, entry, shown)
     if findings is None:
         return None
     return findings, write.compare_digests(output, known.digests, shown)

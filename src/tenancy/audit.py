@@ -20,13 +20,13 @@ from tenancy.errors import Diagnostic, Location
 from tenancy.load import Document, parse_yaml
 from tenancy.model import Config, Inventory
 from tenancy.policy import PolicyEngine, PolicySet, evaluate
-from tenancy.render import Rendered
+from tenancy.render import Tree
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def audit_input(
-    rendered: Rendered,
+    rendered: Tree,
     inventory: Inventory,
     config: Config,
     kinds: frozenset[str] | None = None,
@@ -40,12 +40,16 @@ def audit_input(
     tiers = {u.key: u.role for u in inventory.users}
     row_tiers = {f"roster.users.{r.os_user}": r.tier for r in inventory.roster}
     policies = []
-    role_files: list[tuple[str, str | None, str]] = []
-    for path, text in rendered.files.items():
+    role_files: list[tuple[str, str | None]] = []
+    for path in rendered.files:
+        # Only Vault files are read: a plan's other files are never written for the audit.
+        if not path.startswith("vault/"):
+            continue
         source = rendered.sources.get(path, "")
         owner = _owner(source)
         tier = tiers.get(owner or "") if source.startswith("k8s_users.") else row_tiers.get(source)
         if path.startswith("vault/policies/") and path.endswith(".hcl"):
+            text = rendered.files[path]
             policies.append(
                 {
                     "file": path,
@@ -59,11 +63,8 @@ def audit_input(
                 }
             )
         elif path.startswith("vault/kubernetes-auth/"):
-            role_files.append((path, owner, text))
-    roles = [
-        {"file": path, "owner": owner, **_role(rendered, path, text)}
-        for path, owner, text in role_files
-    ]
+            role_files.append((path, owner))
+    roles = [{"file": path, "owner": owner, **_role(rendered, path)} for path, owner in role_files]
     prefix = config.identity_prefix
     return {
         "objects": [{"file": m.path, "object": m.body} for m in manifests],
@@ -81,7 +82,7 @@ def audit_input(
     }
 
 
-def _role(rendered: Rendered, path: str, text: str) -> dict[str, Any]:
+def _role(rendered: Tree, path: str) -> dict[str, Any]:
     """A role file's data: what it was dumped from when the render kept it, else parsed.
 
     The one emitter's output reads back as exactly the data it was given (a property test
@@ -89,7 +90,7 @@ def _role(rendered: Rendered, path: str, text: str) -> dict[str, Any]:
     files costs over a second at 10,000 users."""
     body = rendered.data.get(path)
     if body is None:
-        body = yaml.load(text, Loader=_Loader)
+        body = yaml.load(rendered.files[path], Loader=_Loader)
     return dict(body) if isinstance(body, dict) else {}
 
 
@@ -104,7 +105,7 @@ def _owner(source: str) -> str | None:
 def audit(
     engine: PolicyEngine,
     policies: PolicySet,
-    rendered: Rendered,
+    rendered: Tree,
     inventory: Inventory,
     config: Config,
     output: str,

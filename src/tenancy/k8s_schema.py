@@ -12,9 +12,10 @@ reported once as `info`, never silently passed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,25 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _LABEL_NAMED = {"Namespace", "Service"}
 
 
+@cache
 def schema_root() -> Path | None:
+    # Located, not imported: importing kubernetes_validate imports the jsonschema package
+    # (~0.1 s), which only an object that fails needs, for its messages.
     try:
-        import kubernetes_validate
-    except ImportError:
+        spec = importlib.util.find_spec("kubernetes_validate")
+    except (ImportError, ValueError):
         return None
-    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent / "kubernetes-json-schema"
     return root if root.is_dir() else None
+
+
+@cache
+def _definitions(root: str, version: str) -> Any:
+    """The shared `_definitions.json` (1.4 MB) that every kind's schema refers to: read once."""
+    folder = Path(root) / f"v{version}-local-strict"
+    return json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
 
 
 def schemas_identity(version: str = DEFAULT_VERSION) -> str:
@@ -64,7 +77,7 @@ def _fast(root: str, version: str, file: str) -> Any:
     path = folder / file
     if not path.exists():
         return None
-    definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
+    definitions = _definitions(root, version)
     schema = json.loads(path.read_text(encoding="utf-8"))
     return jsonschema_rs.validator_for(schema, retriever=lambda _uri: definitions)
 
@@ -78,7 +91,7 @@ def _validator(root: str, version: str, file: str) -> Any:
     import jsonschema
     from referencing import Registry, Resource
 
-    definitions = json.loads((folder / "_definitions.json").read_text(encoding="utf-8"))
+    definitions = _definitions(root, version)
     registry: Registry[Any] = Registry().with_resource(
         definitions["$id"], Resource.from_contents(definitions)
     )
@@ -95,7 +108,7 @@ def schema_file(manifest: Manifest) -> str:
 
 def check(
     manifests: Iterable[Manifest],
-    texts: dict[str, str],
+    texts: Mapping[str, str],
     output: str,
     version: str = DEFAULT_VERSION,
 ) -> list[Diagnostic]:
@@ -161,7 +174,7 @@ def _info(output: str, message: str) -> Diagnostic:
     )
 
 
-def _locator(manifest: Manifest, texts: dict[str, str], output: str) -> Any:
+def _locator(manifest: Manifest, texts: Mapping[str, str], output: str) -> Any:
     shown = f"{output}/{manifest.path}"
     document = None
 

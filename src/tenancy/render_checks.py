@@ -1,18 +1,17 @@
 """Every check of the rendered output, run beside the writing and memoized. Shell: forks.
 
 Four checks judge a render before anything is swapped in: the Rego audit rules, the Kubernetes
-schemas, OpenBao's policy parser and `kubectl kustomize`. `start_checks` starts the audit and
-the two tools in a forked child (the tools as the child's own processes, started before the
-audit), the caller stages the new tree meanwhile, and `finish` runs the schema check here and
-collects the child's findings. Each check's findings are memoized by content (`tenancy.cache`),
-so a render whose output did not change costs no check at all, and a render that changed one
-tenant reruns only what that touches.
+schemas, OpenBao's policy parser and `kubectl kustomize`. `start_checks` starts all four from
+the render's plan (`tenancy.render.Plan`: every object decided, no YAML written yet) in a forked
+child, the two tools as the child's own processes; the caller writes and stages the YAML
+meanwhile, and `finish` collects the child's findings. The findings are memoized
+(`tenancy.cache`) under the render's own key and per tool run by content, so a render whose
+inputs did not change costs no check at all.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tenancy import cache as memo
@@ -21,15 +20,8 @@ from tenancy.audit import audit
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, Inventory
 from tenancy.policy import PolicyEngine, PolicySet
-from tenancy.render import INDEX, Rendered
+from tenancy.render import Plan
 from tenancy.stopwatch import Stopwatch
-
-
-def tree_digest(rendered: Rendered) -> str:
-    """sha256 of the whole rendered tree: INDEX.json lists every file's sha256 and source."""
-    if INDEX in rendered.digests:
-        return rendered.digests[INDEX]
-    return memo.key("tree", (f"{p}\0{t}" for p, t in sorted(rendered.files.items())))
 
 
 def policies_digest(policies: PolicySet) -> str:
@@ -40,7 +32,11 @@ def audit_key(
     tree: str, *, policies: PolicySet, inventory: Inventory, config: Config, output: str
 ) -> str:
     """What the audit's findings depend on: the tree, the policies, what it is told about
-    tenants and config, the output path (in every location) and tenancy's code."""
+    tenants and config, the output path (in every location) and tenancy's code.
+
+    `tree` names the rendered tree by what determines it: the render memo's key
+    (`render_memo.render_key`: the inputs, the profiles, the output and tenancy's code), so
+    the checks' answers are found before a byte of YAML is written."""
     prefix = config.identity_prefix
     tenants = json.dumps(
         [[u.key, u.role, list(u.namespaces), u.identity(prefix)] for u in inventory.users]
@@ -62,7 +58,7 @@ def checks_key(audit_entry: str) -> str:
 
 
 def schema_key(tree: str, output: str) -> str:
-    """The Kubernetes schema check: the tree, the schema files and tenancy's code."""
+    """The Kubernetes schema check: the tree (as in `audit_key`), the schema files, the code."""
     return memo.key("k8s", memo.code_digest(), tree, output, k8s_schema.schemas_identity())
 
 
@@ -92,22 +88,18 @@ class Known:
 
 @dataclass(frozen=True)
 class Started:
-    """The checks of one render under way: the audit and the tools in a child (or done), the
-    schema check still to run here. `finish` runs it, then waits for the child."""
+    """The checks of one render under way in a child (or done): `finish` waits for them."""
 
     child: forked.Forked
-    schema: Callable[[], list[Diagnostic]]
 
     def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
         try:
-            with stopwatch.lap("k8s schema"):
-                schema_found = self.schema()
             with stopwatch.lap("checks wait"):
                 (found,) = self.child.result()
         except BaseException:
             self.cancel()
             raise
-        return [*found, *schema_found]
+        return found
 
     def cancel(self) -> None:
         self.child.cancel()
@@ -117,8 +109,9 @@ Running = Known | Started
 
 
 def start_checks(
-    rendered: Rendered,
+    planned: Plan,
     *,
+    tree: str | None,
     engine: PolicyEngine,
     policies: PolicySet,
     inventory: Inventory,
@@ -128,62 +121,65 @@ def start_checks(
     stopwatch: Stopwatch,
     audit_cacheable: bool = True,
 ) -> Running:
-    """Start the four checks; the caller may write or compare files before `finish`.
+    """Start the four checks of a planned render; the caller writes the YAML meanwhile.
 
-    What runs where: the audit and the two tools run in a forked child (`tenancy.forked`) with
-    the embedded engine, since regorus holds the GIL and the parent has files to write
-    meanwhile; `bao` and `kubectl` are the child's own subprocesses, started before the audit
-    so that they run beside it, and the child writes what it learns to the cache itself. The
-    schema check runs here at `finish`, after the files (it balances the two CPUs). Findings
-    are memoized per check and per tool run, and the audit and tools together under
-    `checks_key`, so a changed tree reruns only what its change touches."""
-    tree = tree_digest(rendered)
-    audit_entry = audit_key(
-        tree, policies=policies, inventory=inventory, config=config, output=output
-    )
-    if audit_cacheable:
-        known = known_findings(cache, audit_entry, tree, output)
-        if known is not None:
-            return Known(known)
-    whole = checks_key(audit_entry)
-    schema_entry = schema_key(tree, output)
+    `tree` is the render memo's key for this plan (None: the checks as a whole are not
+    memoized; each tool run still is, by content). What runs where: everything runs in a
+    forked child (`tenancy.forked`) with the embedded engine, since regorus holds the GIL and
+    the parent has the whole tree to write meanwhile; `bao` and `kubectl` are the child's own
+    subprocesses, started first so that they run beside the audit. The child writes the text
+    of only the files it reads (`Plan.files`) and records what it learns in the cache itself.
+    Findings are memoized per check and per tool run, and the audit and tools together under
+    `checks_key`, so a repeated render reruns nothing and a changed one reruns what it touches."""
+    keyed = tree is not None
+    audit_entry = schema_entry = ""
+    if tree is not None:
+        audit_entry = audit_key(
+            tree, policies=policies, inventory=inventory, config=config, output=output
+        )
+        schema_entry = schema_key(tree, output)
+        if audit_cacheable:
+            known = known_findings(cache, audit_entry, tree, output)
+            if known is not None:
+                return Known(known)
+    remember_audit = keyed and audit_cacheable
 
     def schema() -> list[Diagnostic]:
-        found = cache.get("k8s", schema_entry)
+        found = cache.get("k8s", schema_entry) if keyed else None
         if found is None:
-            found = k8s_schema.check(rendered.manifests, rendered.files, output)
-            cache.put("k8s", schema_entry, found)
+            found = k8s_schema.check(planned.manifests, planned.files, output)
+            if keyed:
+                cache.put("k8s", schema_entry, found)
         return found
 
-    def audit_and_tools() -> list[Diagnostic]:
-        # The tools start first and run while the audit uses this CPU.
-        hcl = tools.start_hcl(rendered.files, output, cache)
+    def checks() -> list[Diagnostic]:
+        # The tools start first and run while the audit and the schemas use this CPU.
+        hcl = tools.start_hcl(planned.files, output, cache)
         try:
-            kustomize = tools.start_kustomize(
-                rendered.files, output, cache, rendered.kustomizations
-            )
+            kustomize = tools.start_kustomize(planned.files, output, cache, planned.kustomizations)
         except BaseException:
             hcl.cancel()
             raise
         try:
-            audit_found = cache.get("audit", audit_entry) if audit_cacheable else None
+            audit_found = cache.get("audit", audit_entry) if remember_audit else None
             if audit_found is None:
-                audit_found = audit(engine, policies, rendered, inventory, config, output)
-                if audit_cacheable:
+                audit_found = audit(engine, policies, planned, inventory, config, output)
+                if remember_audit:
                     cache.put("audit", audit_entry, audit_found)
+            schema_found = schema()
         except BaseException:
             hcl.cancel()
             kustomize.cancel()
             raise
         found = [*audit_found, *hcl.finish(), *kustomize.finish()]
         # A tool that timed out, was killed or could not start gave no answer to remember.
-        if audit_cacheable and hcl.complete and kustomize.complete:
-            cache.put("checks", whole, found)
-        return found
+        if remember_audit and hcl.complete and kustomize.complete:
+            cache.put("checks", checks_key(audit_entry), found)
+        return [*found, *schema_found]
 
     with stopwatch.lap("checks start"):
         # Only the embedded engine is forked: an OPA server client's connections must not be
         # shared between two processes.
-        work = [audit_and_tools]
+        work = [checks]
         child = forked.start(work) if audit_cacheable else forked.here(work)
-    return Started(child, schema)
+    return Started(child)

@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tenancy import cache as memo
@@ -59,6 +59,30 @@ Prepare = Callable[[Path], list[str]]  # writes a job's files into its folder, r
 MAX_RUNNING = 8
 
 
+@dataclass(frozen=True)
+class Job:
+    """One tool run: its memo key, how to prepare it and how to judge its result.
+
+    A batch is one run over several jobs' inputs at once (`members`): each tool process costs
+    0.05-0.2 s of CPU just to start, more than parsing a policy or building a kustomization.
+    When a batch fails, its members run one by one, so a finding still names the file at fault.
+    """
+
+    entry: str
+    prepare: Prepare
+    judge: Judge
+    members: tuple[Job, ...] = ()
+
+
+@dataclass
+class _Fallback:
+    """A failed batch whose members are running alone: what the batch said, what they say."""
+
+    batch: Job
+    said: list[Diagnostic]
+    answers: dict[str, list[Diagnostic]] = field(default_factory=dict)
+
+
 @dataclass
 class Pending:
     """A check whose tool runs have started: `finish` waits for them and returns everything
@@ -68,23 +92,24 @@ class Pending:
     store: memo.Cache
     output: str
     found: list[Diagnostic] = field(default_factory=list)
-    queued: list[tuple[str, Prepare, Judge]] = field(default_factory=list)
-    running: list[tuple[str, list[str], subprocess.Popen[str] | None, Judge]] = field(
+    queued: list[Job] = field(default_factory=list)
+    running: list[tuple[Job, list[str], subprocess.Popen[str] | None, Judge]] = field(
         default_factory=list
     )
     folder: tempfile.TemporaryDirectory[str] | None = None
     started: int = 0
     #: Every job gave an answer: none timed out, was killed or failed to start.
     complete: bool = True
+    fallbacks: list[_Fallback] = field(default_factory=list)
 
     def _launch(self) -> None:
         while self.queued and len(self.running) < MAX_RUNNING:
-            entry, prepare, judge = self.queued.pop(0)
+            job = self.queued.pop(0)
             assert self.folder is not None
             private = Path(self.folder.name) / str(self.started)
             private.mkdir()
             self.started += 1
-            argv = prepare(private)
+            argv = job.prepare(private)
             try:
                 process: subprocess.Popen[str] | None = subprocess.Popen(
                     argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -94,7 +119,7 @@ class Pending:
                 message = f"{argv[0]} could not be started, so this check did not run: {exc}"
                 self.found.append(_skipped(self.output, message))
                 process = None
-            self.running.append((entry, argv, process, judge))
+            self.running.append((job, argv, process, job.judge))
 
     def launch(self) -> None:
         """Start what may start now; on a failure, nothing is left running or on disk."""
@@ -117,21 +142,61 @@ class Pending:
     def finish(self) -> list[Diagnostic]:
         try:
             while self.running:
-                entry, argv, process, judge = self.running.pop(0)
+                job, argv, process, judge = self.running.pop(0)
                 if process is not None:
-                    result = _wait(argv, process)
-                    found = judge(result)
-                    # A run that timed out or was killed said nothing about the content: its
-                    # finding is reported, never remembered.
-                    if result.returncode >= 0:
-                        self.store.put(self.kind, entry, found)
-                    else:
-                        self.complete = False
-                    self.found += found
+                    self._judged(job, self._unscratched(_wait(argv, process)), judge)
                 self._launch()
         finally:
             self.cancel()
+        for fallback in self.fallbacks:
+            self._settle(fallback)
         return self.found
+
+    def _unscratched(
+        self, result: subprocess.CompletedProcess[str]
+    ) -> subprocess.CompletedProcess[str]:
+        """Tools name the scratch copy they were given; a reader knows the output tree."""
+        if self.folder is None or not result.stderr:
+            return result
+        scratch = re.compile(re.escape(self.folder.name) + r"/[0-9]+/(?:tree/)?")
+        result.stderr = scratch.sub(f"{self.output}/", result.stderr)
+        return result
+
+    def _judged(self, job: Job, result: subprocess.CompletedProcess[str], judge: Judge) -> None:
+        # A run that timed out or was killed said nothing about the content: its finding is
+        # reported, never remembered.
+        if result.returncode < 0:
+            self.complete = False
+            self.found += judge(result)
+            return
+        found = judge(result)
+        if job.members and found:
+            # Which member is at fault? Each runs alone; see `_settle`.
+            self.fallbacks.append(_Fallback(job, found))
+            self.queued[:0] = job.members
+            return
+        fallback = next((f for f in self.fallbacks if job in f.batch.members), None)
+        if fallback is not None:
+            fallback.answers[job.entry] = found  # remembered by `_settle`
+            return
+        for member in job.members:
+            self.store.put(self.kind, member.entry, [])
+        if not job.members:
+            self.store.put(self.kind, job.entry, found)
+        self.found += found
+
+    def _settle(self, fallback: _Fallback) -> None:
+        """The members of a failed batch have answered (or some could not)."""
+        answered = len(fallback.answers) == len(fallback.batch.members)
+        if any(fallback.answers.values()) or not answered:
+            for entry, found in fallback.answers.items():
+                self.store.put(self.kind, entry, found)
+                self.found += found
+            return
+        # Each member passes alone but not together: report what the batch said, and remember
+        # nothing, since every member's own entry would answer "passes" next time.
+        self.complete = False
+        self.found += fallback.said
 
 
 def _wait(argv: list[str], process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
@@ -147,16 +212,23 @@ def _wait(argv: list[str], process: subprocess.Popen[str]) -> subprocess.Complet
 
 
 def _start(
-    store: memo.Cache, kind: str, output: str, jobs: dict[str, tuple[Prepare, Judge]]
+    store: memo.Cache,
+    kind: str,
+    output: str,
+    jobs: list[Job],
+    batch: Callable[[list[Job]], Job] | None = None,
 ) -> Pending:
-    """Findings per job key from the cache; the jobs it does not know are started."""
+    """Findings per job from the cache; the jobs it does not know are started, as one `batch`
+    when there are several and a batch is given."""
     pending = Pending(kind=kind, store=store, output=output)
-    for entry, (prepare, judge) in jobs.items():
-        known = store.get(kind, entry)
+    for job in jobs:
+        known = store.get(kind, job.entry)
         if known is None:
-            pending.queued.append((entry, prepare, judge))
+            pending.queued.append(job)
         else:
             pending.found += known
+    if batch is not None and len(pending.queued) > 1:
+        pending.queued = [batch(pending.queued)]
     if pending.queued:
         pending.folder = tempfile.TemporaryDirectory(prefix=f"tenancy-{kind}-")
         pending.launch()
@@ -169,10 +241,10 @@ def check_hcl(
     return start_hcl(files, output, cache).finish()
 
 
-def start_hcl(files: dict[str, str], output: str, cache: memo.Cache | None = None) -> Pending:
+def start_hcl(files: Mapping[str, str], output: str, cache: memo.Cache | None = None) -> Pending:
     """Parse one policy per shape with `bao policy fmt`: started now, see `Pending`."""
     store = cache or memo.Cache(None)
-    hcl = {path: text for path, text in files.items() if path.endswith(".hcl")}
+    hcl = {path: files[path] for path in files if path.endswith(".hcl")}
     done = Pending(kind="hcl", store=store, output=output)
     if not hcl:
         return done
@@ -185,7 +257,7 @@ def start_hcl(files: dict[str, str], output: str, cache: memo.Cache | None = Non
     for path, text in sorted(hcl.items()):
         shapes.setdefault(_PATH_LINE.sub('path "" {', text), path)
     tool = memo.file_identity(bao)
-    jobs: dict[str, tuple[Prepare, Judge]] = {}
+    jobs: list[Job] = []
     for path in shapes.values():
 
         def prepare(private: Path, path: str = path) -> list[str]:
@@ -194,20 +266,39 @@ def start_hcl(files: dict[str, str], output: str, cache: memo.Cache | None = Non
             return [bao, "policy", "fmt", str(copy)]
 
         entry = memo.key("hcl", memo.code_digest(), tool, output, path, hcl[path])
-        jobs[entry] = (prepare, _hcl_judge(output, path))
-    return _start(store, "hcl", output, jobs)
+        jobs.append(Job(entry, prepare, _hcl_judge(output, path)))
+    members = {job.entry: path for job, path in zip(jobs, shapes.values(), strict=True)}
+
+    def batch(queued: list[Job]) -> Job:
+        # A policy is a list of `path` blocks, so policies one after another are one policy
+        # that parses exactly when each part does (an unclosed block swallows the next part
+        # and fails the whole; the members then run alone).
+        paths = [members[job.entry] for job in queued]
+
+        def prepare(private: Path) -> list[str]:
+            copy = private / "together.hcl"
+            copy.write_text("\n".join(hcl[path] for path in paths), encoding="utf-8")
+            return [bao, "policy", "fmt", str(copy)]
+
+        entry = memo.key("hcl-batch", *(job.entry for job in queued))
+        together = f"{len(paths)} policies parsed together"
+        return Job(entry, prepare, _hcl_judge(output, "", together), tuple(queued))
+
+    return _start(store, "hcl", output, jobs, batch)
 
 
-def _hcl_judge(output: str, path: str) -> Judge:
+def _hcl_judge(output: str, path: str, what: str = "this policy") -> Judge:
+    where = f"{output}/{path}" if path else output
+
     def judge(result: subprocess.CompletedProcess[str]) -> list[Diagnostic]:
         if result.returncode == 0:
             return []
         return [
             Diagnostic(
-                location=Location(f"{output}/{path}"),
+                location=Location(where),
                 severity="error",
                 code="vault-policy-invalid",
-                message=f"OpenBao rejects this policy: {result.stderr.strip()[:300]}",
+                message=f"OpenBao rejects {what}: {result.stderr.strip()[:300]}",
                 source="render",
             )
         ]
@@ -237,7 +328,7 @@ def check_kustomize(
 
 
 def start_kustomize(
-    files: dict[str, str],
+    files: Mapping[str, str],
     output: str,
     cache: memo.Cache | None = None,
     listed: dict[str, tuple[str, ...]] | None = None,
@@ -293,33 +384,67 @@ def start_kustomize(
         ]
         return done
     tool = memo.file_identity(kubectl)
-    jobs: dict[str, tuple[Prepare, Judge]] = {}
+    jobs: list[Job] = []
     paths = sorted(files)
+    inside_of: dict[str, list[str]] = {}
     for root in targets:
         # The files under `root/`: one slice of the sorted paths ("/" sorts before any name
         # character, "0" right after it).
         inside = paths[bisect_left(paths, f"{root}/") : bisect_left(paths, f"{root}0")]
+        inside_of[root] = inside
 
         def prepare(private: Path, root: str = root, inside: list[str] = inside) -> list[str]:
-            for path in inside:
-                target = private / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(files[path], encoding="utf-8")
+            _write(private, inside, files)
             return [kubectl, "kustomize", str(private / root)]
 
         digests = (f"{p}={hashlib.sha256(files[p].encode()).hexdigest()}" for p in inside)
         entry = memo.key("kustomize", memo.code_digest(), tool, output, root, digests)
-        jobs[entry] = (prepare, _kustomize_judge(output, root))
-    pending = _start(store, "kustomize", output, jobs)
+        jobs.append(Job(entry, prepare, _kustomize_judge(output, root)))
+    roots = {job.entry: root for job, root in zip(jobs, targets, strict=True)}
+
+    def batch(queued: list[Job]) -> Job:
+        # One kustomization listing the others builds them all in one kubectl. A folder under
+        # another one in the batch is already built as part of it, and listing it again would
+        # add its objects twice.
+        chosen = sorted(roots[job.entry] for job in queued)
+        tops = [r for r in chosen if not any(r.startswith(f"{o}/") for o in chosen)]
+
+        def prepare(private: Path) -> list[str]:
+            tree = private / "tree"
+            _write(tree, sorted({p for r in tops for p in inside_of[r]}), files)
+            together = private / "together"
+            together.mkdir()
+            listed = "".join(f"- ../tree/{r}\n" for r in tops)
+            (together / "kustomization.yaml").write_text(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                f"resources:\n{listed}",
+                encoding="utf-8",
+            )
+            return [kubectl, "kustomize", str(together)]
+
+        entry = memo.key("kustomize-batch", *(job.entry for job in queued))
+        judge = _kustomize_judge(output, "", f"kubectl kustomize of {len(tops)} kustomizations")
+        return Job(entry, prepare, judge, tuple(queued))
+
+    pending = _start(store, "kustomize", output, jobs, batch)
     pending.found[:0] = problems
     return pending
 
 
-def _kustomize_judge(output: str, root: str) -> Judge:
+def _write(private: Path, inside: list[str], files: Mapping[str, str]) -> None:
+    for path in inside:
+        target = private / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(files[path], encoding="utf-8")
+
+
+def _kustomize_judge(output: str, root: str, what: str = "kubectl kustomize") -> Judge:
     def judge(result: subprocess.CompletedProcess[str]) -> list[Diagnostic]:
         if result.returncode == 0:
             return []
-        message = f"kubectl kustomize failed: {result.stderr.strip()[:300]}"
+        message = f"{what} failed: {result.stderr.strip()[:300]}"
+        if not root:  # a batch: the tree as a whole
+            return [replace(_failed(output, "", message), location=Location(output))]
         return [_failed(output, root, message)]
 
     return judge
@@ -334,7 +459,7 @@ def _size(folder: str, listed: dict[str, tuple[str, ...]]) -> int:
 
 
 def _structure(
-    listed: dict[str, tuple[str, ...]], files: dict[str, str], output: str
+    listed: dict[str, tuple[str, ...]], files: Mapping[str, str], output: str
 ) -> list[Diagnostic]:
     """Every listed resource exists, and every object file in a folder is listed."""
     problems = []

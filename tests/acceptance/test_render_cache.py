@@ -60,17 +60,18 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded: Path) -> 
 
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts calls of the real renderer (it still runs): a memo answer renders nothing."""
+    """Counts calls of the real planner, where every render starts (it still runs): a memo
+    answer plans nothing."""
     from tenancy import render as render_module
 
     calls: list[int] = []
-    real = render_module.render
+    real = render_module.plan
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render_module, "render", counted)
+    monkeypatch.setattr(render_module, "plan", counted)
     return calls
 
 

@@ -277,3 +277,82 @@ def test_a_timed_out_run_is_not_remembered(tmp_path: Path, monkeypatch: pytest.M
     assert "timed out" in timed_out.message
     monkeypatch.setattr(tools, "TIMEOUT", 300)
     assert tools.check_hcl(files, "out", Cache(tmp_path)) == []
+
+
+def test_policy_shapes_are_parsed_by_one_bao_process() -> None:
+    """Several shapes unknown to the cache: one `bao` run parses them together, and a pass
+    is remembered for each shape, so a later change reruns that shape alone."""
+    files = rendered_tree().files
+    shapes = {tools._PATH_LINE.sub('path "" {', t) for p, t in files.items() if p.endswith(".hcl")}
+    assert len(shapes) > 1
+    pending = tools.start_hcl(files, "out")
+    ((batch, argv, _, _),) = pending.running
+    assert len(batch.members) == len(shapes)
+    assert argv[-1].endswith("together.hcl")
+    assert pending.finish() == []
+
+
+def test_a_failed_batch_names_the_policy_at_fault(tmp_path: Path) -> None:
+    """Good shapes and one broken one: the batch fails, each member runs alone, and the one
+    finding is at the broken file; the good shapes are remembered as passing."""
+    files = with_broken_policy(rendered_tree().files)
+    cache = Cache(tmp_path)
+    (problem,) = tools.check_hcl(files, "out", cache)
+    assert problem.location.path == "out/vault/policies/zz-broken.hcl"
+    again = tools.start_hcl(rendered_tree().files, "out", Cache(tmp_path))
+    assert again.running == [] and again.finish() == []  # every good shape: from the cache
+
+
+def test_kustomizations_are_built_by_one_kubectl_process() -> None:
+    """The synced units of a small tree are built in one `kubectl kustomize`."""
+    rendered = rendered_tree()
+    pending = tools.start_kustomize(rendered.files, "out", None, rendered.kustomizations)
+    ((batch, argv, _, _),) = pending.running
+    assert len(batch.members) > 1
+    assert argv[-1].endswith("together")
+    assert pending.finish() == []
+
+
+def clashing_units() -> dict[str, str]:
+    """Two synced units that each build alone but hold the same object between them."""
+    return {
+        "kubernetes/cluster/kustomization.yaml": HEAD + "- namespace-a.yaml\n",
+        "kubernetes/cluster/namespace-a.yaml": namespace("a"),
+        "vault/operator/kustomization.yaml": HEAD + "- namespace-a.yaml\n",
+        "vault/operator/namespace-a.yaml": namespace("a"),
+    }
+
+
+def test_units_that_build_alone_but_clash_together_are_reported_and_not_remembered(
+    tmp_path: Path,
+) -> None:
+    """The batch fails and each member passes alone: the batch's failure is the finding (at
+    the output), and no member is remembered as passing, so the next run finds it again."""
+    files = clashing_units()
+    for _ in range(2):
+        pending = tools.start_kustomize(files, "out", Cache(tmp_path))
+        assert len(pending.running) == 1  # nothing answered from the cache
+        (problem,) = pending.finish()
+        assert not pending.complete
+        assert problem.code == "kustomize-build-failed"
+        assert str(problem.location) == "out:1:1"
+        assert "kubectl kustomize of 2 kustomizations failed" in problem.message
+        assert "already registered id" in problem.message
+
+
+def test_nested_representatives_are_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A representative folder inside another one is built as part of it, not listed twice
+    (which kustomize would refuse as a duplicate)."""
+    monkeypatch.setattr(tools, "WHOLE_BUILD_LIMIT", 3)
+    files = {"kubernetes/tenants/kustomization.yaml": HEAD + "".join(f"- u{i}\n" for i in range(4))}
+    for i in range(4):
+        files[f"kubernetes/tenants/u{i}/kustomization.yaml"] = HEAD + f"- u{i}\n"
+        files[f"kubernetes/tenants/u{i}/u{i}/kustomization.yaml"] = (
+            HEAD + f"- namespace-u{i}.yaml\n"
+        )
+        files[f"kubernetes/tenants/u{i}/u{i}/namespace-u{i}.yaml"] = namespace(f"u{i}")
+    pending = tools.start_kustomize(files, "out")
+    ((batch, _, _, _),) = pending.running
+    assert len(batch.members) == 2  # u0 and u0/u0: two shapes, one inside the other
+    (note,) = pending.finish()
+    assert note.severity == "info"

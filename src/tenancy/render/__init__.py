@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, Protocol
 
 from tenancy.errors import Diagnostic, Location
 from tenancy.model import Inventory, Manifest
@@ -35,6 +36,19 @@ KIND_ORDER = (
 )
 
 
+class Tree(Protocol):
+    """What the checks read of a render, written (`Rendered`) or only planned (`Plan`)."""
+
+    @property
+    def manifests(self) -> tuple[Manifest, ...]: ...
+    @property
+    def files(self) -> Mapping[str, str]: ...
+    @property
+    def sources(self) -> dict[str, str]: ...
+    @property
+    def data(self) -> dict[str, dict[str, Any]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     files: dict[str, str]  # path -> text, sorted by path; includes INDEX.json
@@ -47,6 +61,142 @@ class Rendered:
     #: The data each YAML review file (Vault roles, entities) was dumped from by the one
     #: emitter, whose output reads back as exactly this data (tests/unit/test_render_yaml.py).
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+#: What a planned file is made from: an object, a review file, or a kustomization's listing.
+Owner = Manifest | vault.Review | tuple[str, ...]
+
+
+class Texts(Mapping[str, str]):
+    """The text of every planned file, written on first use and kept.
+
+    The checks of a render start from its plan in a forked child while the parent writes the
+    whole tree; they need the text of only a few files (the Vault policies, which are text
+    already, a few kustomizations, the files a finding points at), so they write just those,
+    with the same emitter and therefore the same bytes."""
+
+    def __init__(self, owners: dict[str, Owner], names: dict[str, str]) -> None:
+        self._owners = owners
+        self._names = names
+        self._written: dict[str, str] = {}
+        self._sorted: list[str] | None = None
+
+    def __getitem__(self, path: str) -> str:
+        text = self._written.get(path)
+        if text is None:
+            text = self._written[path] = _text(self._owners[path], self._names)
+        return text
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._owners
+
+    def __iter__(self) -> Iterator[str]:
+        # By path, as a written tree's files are: what the checks build from them is the same.
+        if self._sorted is None:
+            self._sorted = sorted(self._owners)
+        return iter(self._sorted)
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A render decided but not written: every object and file, what produced each, and the
+    problems found, with the file texts (`files`) written only on demand."""
+
+    manifests: tuple[Manifest, ...]  # every Kubernetes-shaped object, in install order
+    owners: dict[str, Owner]  # path -> what its file is made from (the first claim wins)
+    sources: dict[str, str]  # path -> input key that produced it
+    kustomizations: dict[str, tuple[str, ...]]
+    data: dict[str, dict[str, Any]]  # see Rendered.data
+    problems: tuple[Diagnostic, ...]
+    names: dict[str, str]  # the input files headers name (`roster`, `k8s_users`)
+    files: Texts
+
+
+def plan(
+    inventory: Inventory,
+    profiles: Profiles,
+    *,
+    sources: dict[str, str],
+    output: str = "manifests",
+    text: bool = True,
+) -> Plan:
+    """Every object and file of the tree, without writing the Kubernetes YAML yet.
+
+    `text=False` plans no kustomizations (see `render`)."""
+    manifests: list[Manifest] = [
+        *kubernetes.cluster_roles(profiles),
+        *kubernetes.user_bindings(inventory, profiles),
+        *kubernetes.namespaces(inventory, profiles),
+    ]
+    review, operator = vault.render(inventory, profiles, sources)
+    manifests += operator
+    manifests += sync.render(profiles.settings, output, "render/profiles.yaml")
+    manifests.sort(key=install_order)
+
+    owners: dict[str, Owner] = {}
+    origin: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for manifest in manifests:
+        _add(owners, origin, problems, manifest.path, manifest, manifest.source)
+    data: dict[str, dict[str, Any]] = {}
+    for path, review_file in review.items():
+        added = _add(owners, origin, problems, path, review_file, review_file.source)
+        if added and review_file.body is not None:
+            data[path] = review_file.body
+    # Kustomizations only list the objects; a diff of the objects already shows what they add.
+    listed = kustomizations(manifests) if text else {}
+    for folder, resources in listed.items():
+        _add(owners, origin, problems, f"{folder}/kustomization.yaml", resources, "render")
+    return Plan(
+        manifests=tuple(manifests),
+        owners=owners,
+        sources=origin,
+        kustomizations=listed,
+        data=data,
+        problems=tuple(problems),
+        names=sources,
+        files=Texts(owners, sources),
+    )
+
+
+def _text(owner: Owner, names: dict[str, str]) -> str:
+    if isinstance(owner, Manifest):
+        return dump(owner.body, header_source(owner.source, names))
+    if isinstance(owner, vault.Review):
+        return owner.text
+    return kustomization(owner)
+
+
+def emit(planned: Plan, *, text: bool = True) -> Rendered:
+    """Write every planned file's text, the digests and INDEX.json.
+
+    `text=False` writes no Kubernetes YAML (the files are the review files alone)."""
+    names = planned.names
+    files: dict[str, str] = {}
+    for path, owner in planned.owners.items():
+        if isinstance(owner, Manifest):
+            if text:
+                files[path] = dump(owner.body, header_source(owner.source, names))
+        elif isinstance(owner, vault.Review):
+            files[path] = owner.text
+        else:
+            files[path] = kustomization(owner)
+    digests: dict[str, str] = {}
+    if text:
+        digests = {path: hashlib.sha256(body.encode()).hexdigest() for path, body in files.items()}
+        files[INDEX] = index_text(digests, planned.sources)
+        digests[INDEX] = hashlib.sha256(files[INDEX].encode()).hexdigest()
+    return Rendered(
+        files=dict(sorted(files.items())),
+        manifests=planned.manifests,
+        sources=planned.sources,
+        kustomizations=planned.kustomizations,
+        digests=digests,
+        data=planned.data,
+    )
 
 
 def render(
@@ -62,50 +212,8 @@ def render(
     `text=False` leaves the Kubernetes-shaped objects as data (no YAML, no INDEX.json): `diff`
     compares two revisions' objects and writes YAML only for the few that differ.
     """
-    manifests: list[Manifest] = [
-        *kubernetes.cluster_roles(profiles),
-        *kubernetes.user_bindings(inventory, profiles),
-        *kubernetes.namespaces(inventory, profiles),
-    ]
-    review, operator = vault.render(inventory, profiles, sources)
-    manifests += operator
-    manifests += sync.render(profiles.settings, output, "render/profiles.yaml")
-    manifests.sort(key=install_order)
-
-    files: dict[str, str] = {}
-    origin: dict[str, str] = {}
-    problems: list[Diagnostic] = []
-    for manifest in manifests:
-        written = dump(manifest.body, header_source(manifest.source, sources)) if text else ""
-        _add(files, origin, problems, manifest.path, written, manifest.source)
-    if not text:
-        for manifest in manifests:
-            del files[manifest.path]
-    data: dict[str, dict[str, Any]] = {}
-    for path, review_file in review.items():
-        _add(files, origin, problems, path, review_file.text, review_file.source)
-        if review_file.body is not None:
-            data[path] = review_file.body
-    # Kustomizations only list the objects; a diff of the objects already shows what they add.
-    listed = kustomizations(manifests) if text else {}
-    for folder, resources in listed.items():
-        path = f"{folder}/kustomization.yaml"
-        _add(files, origin, problems, path, kustomization(resources), "render")
-    digests: dict[str, str] = {}
-    if text:
-        digests = {path: hashlib.sha256(body.encode()).hexdigest() for path, body in files.items()}
-        files[INDEX] = index_text(digests, origin)
-        digests[INDEX] = hashlib.sha256(files[INDEX].encode()).hexdigest()
-    ordered = dict(sorted(files.items()))
-    rendered = Rendered(
-        files=ordered,
-        manifests=tuple(manifests),
-        sources=origin,
-        kustomizations=listed,
-        digests=digests,
-        data=data,
-    )
-    return rendered, problems
+    planned = plan(inventory, profiles, sources=sources, output=output, text=text)
+    return emit(planned, text=text), list(planned.problems)
 
 
 def index_text(digests: dict[str, str], origin: dict[str, str]) -> str:
@@ -141,14 +249,14 @@ def header_source(source: str, sources: dict[str, str]) -> str:
 
 
 def _add(
-    files: dict[str, str],
+    owners: dict[str, Owner],
     origin: dict[str, str],
     problems: list[Diagnostic],
     path: str,
-    text: str,
+    owner: Owner,
     source: str,
-) -> None:
-    if path in files:
+) -> bool:
+    if path in owners:
         # Two inputs that differ only in `_` versus `-` map to one object name.
         problems.append(
             Diagnostic(
@@ -160,9 +268,10 @@ def _add(
                 source="render",
             )
         )
-        return
-    files[path] = text
+        return False
+    owners[path] = owner
     origin[path] = source
+    return True
 
 
 #: Directories that are synced as one unit; kustomizations nest up to them and no further.
