@@ -8,7 +8,7 @@ runs as it would on a real pull request), measures tenancy side by side with the
 tools on the very same policies and input, and checks that every tool finds the same problems:
 a benchmark that checks nothing would time a tool doing the wrong thing.
 
-Modules: `generate` (the synthetic repository), `measure` (wall clock and per-process peak RSS,
-statistics, the table), `opa` (a real OPA server on loopback), `stages` (in-process stage
-timings, run in a fresh process per repeat), `validate` (the validate suite).
+Modules: `generate` (the synthetic repository), `measure` (wall clock, peak RSS, the process
+tree's peak PSS, statistics, the table), `opa` (a real OPA server on loopback), `stages`
+(in-process stage timings, run in a fresh process per repeat), `validate` (the validate suite).
 """

@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import generate
-from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
+from bench.measure import (
+    Options,
+    Row,
+    Run,
+    SuiteResult,
+    rounds,
+    rss_method,
+    run_measured,
+    tree_method,
+)
 
 SUITE = "diff"
 #: Target for the one-change diff (median wall clock, process start included).
@@ -231,6 +240,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
             if timed:
                 row.seconds.append(run.seconds)
                 row.peak_rss_kib.append(run.peak_rss_kib)
+                row.peak_tree_kib.append(run.peak_tree_kib)
     result.rows.extend(rows.values())
     result.notes.append(
         f"{size:,} users, clean: "
@@ -262,6 +272,9 @@ def run(options: Options) -> SuiteResult:
     result = SuiteResult()
     for size in options.sizes:
         _measure_size(size, options, result)
-    result.notes.append(f"peak RSS is per process ({rss_method()})")
+    result.notes.append(
+        f"peak RSS is per process ({rss_method()}); peak tree PSS is the sum over the run's "
+        f"process tree: {tree_method()}"
+    )
     result.verdicts.extend(targets(result))
     return result

@@ -57,7 +57,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.generate import generate
-from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
+from bench.measure import (
+    Options,
+    Row,
+    Run,
+    SuiteResult,
+    rounds,
+    rss_method,
+    run_measured,
+    tree_method,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KUBECONFORM = REPO_ROOT / ".tools" / "bin" / "kubeconform"
@@ -66,7 +75,8 @@ OUTPUT = "manifests"  # the generated tenancy.yaml's `output`
 STAGE_OUTPUT = "manifests-stages"  # where the stage process writes (never the CLI's tree)
 K8S_VERSION = "1.33.0"
 
-#: Targets (median wall clock, process start included) and the peak RSS ceiling.
+#: Targets (median wall clock, process start included) and the peak memory ceiling, judged on
+#: the larger of peak RSS and peak tree PSS (see bench/measure.py).
 TARGET_SECONDS = {1_000: 1.5, 10_000: 12.0}
 TARGET_CHECK_SECONDS = {1_000: 1.0}
 TARGET_RSS_MIB = 1024.0
@@ -269,6 +279,7 @@ def _measure(
     if timed:
         rows[key].seconds.append(run.seconds)
         rows[key].peak_rss_kib.append(run.peak_rss_kib)
+        rows[key].peak_tree_kib.append(run.peak_tree_kib)
     return run
 
 
@@ -470,16 +481,21 @@ def targets(result: SuiteResult) -> list[str]:
     for size, limit in TARGET_SECONDS.items():
         judge(size, "cold", limit, "tenancy render, cold cache,")
         judge(size, "warm", limit, "tenancy render, warm cache,")
-        peaks = [
-            by_key[(size, ROWS[k])].peak_mib or 0.0
+        judged = [
+            by_key[(size, ROWS[k])]
             for k in ("cold", "warm", "check-cold")
             if (size, ROWS[k]) in by_key
         ]
-        if peaks and max(peaks):
+        rss = max((row.peak_mib or 0.0 for row in judged), default=0.0)
+        tree = max((row.peak_tree_mib or 0.0 for row in judged), default=0.0)
+        if rss or tree:
+            peak = max(rss, tree)
             lines.append(
-                f"{_verdict(max(peaks) <= TARGET_RSS_MIB)}  tenancy render peak RSS <= "
-                f"{TARGET_RSS_MIB:,.0f} MiB at {size:,} users: {max(peaks):,.1f} MiB (the "
-                "largest of the cold, warm and --check runs)"
+                f"{_verdict(peak <= TARGET_RSS_MIB)}  tenancy render peak memory <= "
+                f"{TARGET_RSS_MIB:,.0f} MiB at {size:,} users: {peak:,.1f} MiB (the larger of "
+                f"peak RSS {rss:,.1f} MiB and peak tree PSS "
+                + (f"{tree:,.1f} MiB" if tree else "not measured")
+                + "; the largest of the cold, warm and --check runs)"
             )
     for size, limit in TARGET_CHECK_SECONDS.items():
         judge(size, "check-cold", limit, "tenancy render --check, no cache,")
@@ -513,6 +529,10 @@ def run(options: Options) -> SuiteResult:
         " forked child shares the parent's pages until either writes them. `stage:` rows are"
         " tenancy's own `--timings` laps of the cold render (the process's high-water mark when"
         " the lap ended)"
+    )
+    result.notes.append(
+        "peak tree PSS is the sum over the run's whole process tree, the forked audit child, bao"
+        f" and kubectl included, pages shared copy-on-write counted once: {tree_method()}"
     )
     result.verdicts.extend(targets(result))
     return result

@@ -34,7 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import Repo, generate
-from bench.measure import Options, Row, Run, SuiteResult, rounds, rss_method, run_measured
+from bench.measure import (
+    Options,
+    Row,
+    Run,
+    SuiteResult,
+    rounds,
+    rss_method,
+    run_measured,
+    tree_method,
+)
 from bench.opa import opa_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -274,6 +283,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> dict[str,
                 if timed:
                     tool.row.seconds.append(run.seconds)
                     tool.row.peak_rss_kib.append(run.peak_rss_kib)
+                    tool.row.peak_tree_kib.append(run.peak_tree_kib)
                     if tool.on_run is not None:
                         tool.on_run(run)
         server_row = None
@@ -329,7 +339,8 @@ def run(options: Options) -> SuiteResult:
         main_rows[size] = _measure_size(size, options, result)
     result.notes.append(
         f"peak RSS is per process ({rss_method()}); for `stage:` rows it is the stage process's "
-        "high-water mark after that stage. Rows indented twice break `policy evaluate` down "
+        "high-water mark after that stage. Peak tree PSS is the sum over the run's process tree: "
+        f"{tree_method()}. Rows indented twice break `policy evaluate` down "
         "through the public API, one rule per query (each minus `set input`), after the timed "
         "pipeline; `catalogue` is the METADATA parse evaluate does for severities"
     )

@@ -172,6 +172,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
                     if timed:
                         rows[key].seconds.append(run.seconds)
                         rows[key].peak_rss_kib.append(run.peak_rss_kib)
+                        rows[key].peak_tree_kib.append(run.peak_tree_kib)
         except (Mismatch, RuntimeError, OSError) as exc:
             result.failures.append(f"{size:,} vault: {exc}")
             for row in rows.values():

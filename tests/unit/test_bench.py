@@ -6,11 +6,18 @@ from the code it measures: an import that moved once broke the validate suite un
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench import generate, render, stages
+from bench import generate, measure, render, stages
 
 from tenancy.stopwatch import Stopwatch
 
@@ -56,3 +63,181 @@ def test_render_suite_counts_objects_of_a_real_tree(tiny: Path) -> None:
     assert result.exit_code == 0, result.output
     objects, with_schema = render._object_counts(tiny / "manifests")
     assert 0 < with_schema < objects
+
+
+MIB = 1024  # KiB
+
+needs_proc = pytest.mark.skipif(
+    not measure.tree_sampling(), reason="the process tree is read from Linux's /proc"
+)
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+#: A parent and its forked child that hold 100 MiB and 200 MiB of their own, touched page by
+#: page, at the same time for 0.5 s; the parent then reaps the child as tenancy's forked.py does.
+_PARENT_AND_CHILD = """
+    import os, time
+
+    def touched(mib):
+        block = bytearray(mib * 2**20)
+        for at in range(0, len(block), 4096):
+            block[at] = 1
+        return block
+
+    ready, ready_w = os.pipe()
+    release, release_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(release_w)  # else this copy would keep the pipe open: no EOF to wait for
+        held = touched(200)
+        os.write(ready_w, b"x")
+        os.read(release, 1)  # returns at EOF, when the parent lets go
+        os._exit(0)
+    held = touched(100)
+    assert os.read(ready, 1) == b"x"
+    time.sleep(0.5)
+    os.close(release_w)
+    os.waitpid(pid, 0)
+"""
+
+
+@needs_proc
+def test_tree_peak_sums_processes_that_are_alive_together(tmp_path: Path) -> None:
+    """The tree's peak is the sum of both processes; GNU time's is the larger one of them."""
+    run = measure.run_measured(_python(_PARENT_AND_CHILD), cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    # The two buffers alone are 300 MiB: no single process of the tree ever held that much.
+    assert 300 * MIB <= run.peak_tree_kib < 380 * MIB
+    if measure.gnu_time() is None:
+        pytest.skip("no GNU /usr/bin/time: peak_rss_kib is then wait4's, floored at pytest's RSS")
+    # Linux reports the largest peak of the process and the children it reaped, not their sum.
+    assert 200 * MIB <= run.peak_rss_kib < 290 * MIB
+
+
+@needs_proc
+def test_tree_peak_counts_copy_on_write_pages_once(tmp_path: Path) -> None:
+    """A forked child that only reads its parent's 200 MiB adds almost nothing to Pss, where
+    summed RSS would count the 200 MiB twice."""
+    own = measure.process_memory_kib(os.getpid())
+    if own is None or own[1] != "Pss":
+        pytest.skip("smaps_rollup is unreadable here: the tree is summed from VmRSS")
+    code = """
+        import os, time
+        held = bytearray(200 * 2**20)
+        for at in range(0, len(held), 4096):
+            held[at] = 1
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(0.5)
+            os._exit(0 if held[4096] == 1 else 1)
+        os.waitpid(pid, 0)
+    """
+    run = measure.run_measured(_python(code), cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert 195 * MIB <= run.peak_tree_kib < 280 * MIB
+
+
+_TREE = """
+    import os, sys, time
+
+    child = os.fork()
+    if child == 0:
+        parent = os.getpid()
+        grandchild = os.fork()
+        if grandchild == 0:
+            if sys.argv[1] == "orphan":
+                while os.getppid() == parent:  # until it has been reparented
+                    time.sleep(0.01)
+            print(parent, os.getpid(), flush=True)
+            time.sleep(60)
+            os._exit(0)
+        if sys.argv[1] == "orphan":
+            os._exit(0)
+        os.waitpid(grandchild, 0)
+        os._exit(0)
+    if sys.argv[1] == "orphan":
+        os.waitpid(child, 0)
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def tree(request: pytest.FixtureRequest) -> Iterator[tuple[int, int, int]]:
+    """(root, child, grandchild) PIDs of a live three-generation process tree, its own
+    session; `request.param` "orphan" makes the child exit before the grandchild reports."""
+    process = subprocess.Popen(
+        [*_python(_TREE), request.param],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        child, grandchild = map(int, process.stdout.readline().split())
+        yield process.pid, child, grandchild
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the grandchild too: same process group
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@needs_proc
+@pytest.mark.parametrize("tree", ["nested"], indirect=True)
+def test_process_tree_finds_a_grandchild(tree: tuple[int, int, int]) -> None:
+    root, child, grandchild = tree
+    found = measure.process_tree(root)
+    assert {root, child, grandchild} <= found
+    assert os.getpid() not in found
+    assert measure.process_tree(grandchild) == {grandchild}
+
+
+@needs_proc
+@pytest.mark.parametrize("tree", ["orphan"], indirect=True)
+def test_process_tree_keeps_an_orphan_of_the_session(tree: tuple[int, int, int]) -> None:
+    """An orphan is reparented out of the tree; the run's session still holds it."""
+    root, _, grandchild = tree
+    assert grandchild not in measure.process_tree(root)
+    assert grandchild in measure.process_tree(root, session=root)
+
+
+def test_table_shows_peak_tree_pss_beside_peak_rss() -> None:
+    measured = measure.Row(
+        suite="s", size=10, tool="a", peak_rss_kib=[100 * MIB], peak_tree_kib=[150 * MIB]
+    )
+    unmeasured = measure.Row(suite="s", size=10, tool="b", peak_rss_kib=[MIB], peak_tree_kib=[0])
+    header, _, first, second = measure.table([measured, unmeasured]).splitlines()
+    cells = [[cell.strip() for cell in line.split("|")[1:-1]] for line in (header, first, second)]
+    column = cells[0].index("peak tree PSS MiB")
+    assert cells[0][column - 1] == "peak RSS MiB"
+    assert (cells[1][column - 1], cells[1][column]) == ("100.0", "150.0")
+    assert cells[2][column] == "—"
+
+
+@pytest.mark.parametrize(
+    ("rss_mib", "tree_mib", "verdict", "judged"),
+    [
+        (900, 1100, "MISS", "1,100.0 MiB"),  # the tree is over, the main process is not
+        (1100, 900, "MISS", "1,100.0 MiB"),
+        (900, 1000, "PASS", "1,000.0 MiB"),
+    ],
+)
+def test_render_memory_verdict_is_judged_on_the_larger_number(
+    rss_mib: int, tree_mib: int, verdict: str, judged: str
+) -> None:
+    row = measure.Row(
+        suite=render.SUITE,
+        size=1_000,
+        tool=render.ROWS["cold"],
+        seconds=[1.0],
+        peak_rss_kib=[rss_mib * MIB],
+        peak_tree_kib=[tree_mib * MIB],
+    )
+    lines = render.targets(measure.SuiteResult(rows=[row]))
+    [memory] = [line for line in lines if "peak memory" in line]
+    assert memory.startswith(verdict)
+    assert f"users: {judged} (" in memory
