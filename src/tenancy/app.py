@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -219,11 +220,11 @@ def run_render(params: RenderParams) -> ExitCode:
 
 
 def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
-    from tenancy import render_memo, write
+    from tenancy import render_memo, render_write, write
     from tenancy.cache import Cache
     from tenancy.model import build
-    from tenancy.render import emit, profiles
     from tenancy.render import plan as plan_tree
+    from tenancy.render import profiles
     from tenancy.render_checks import start_checks
 
     with stopwatch.lap("validate"):
@@ -302,24 +303,28 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     )
     staged: write.Staged | None = None
     try:
-        # While the checks run elsewhere, compare or stage the files; nothing is swapped in
-        # before every check has passed.
-        with stopwatch.lap("render"):
-            rendered = emit(planned)
+        # While the checks run elsewhere, write (or compare) the tree in two processes;
+        # nothing is swapped in before every check has passed.
+        began = time.perf_counter()
         if params.check:
-            with stopwatch.lap("compare"):
-                problems += write.compare(output, rendered, shown)
+            with stopwatch.lap("write"):
+                outcome = render_write.compare(output, planned, shown, schema=running.schema_wanted)
         else:
-            with stopwatch.lap("stage"):
-                staged = write.stage(output, rendered)
-        problems += running.finish(stopwatch)
+            with stopwatch.lap("write"):
+                outcome = render_write.stage(output, planned, shown, schema=running.schema_wanted)
+            staged = outcome.staged
+        if outcome.schema is not None:
+            stopwatch.record("k8s schema", began, outcome.schema_seconds)
+        problems += outcome.drift
+        problems += running.finish(stopwatch, outcome.schema)
     except BaseException:
         running.cancel()
         if staged is not None:
             staged.discard()
         raise
     if entry is not None and memoizable and clean_render:
-        render_memo.remember(store, entry, rendered)
+        with stopwatch.lap("remember"):
+            render_memo.remember(store, entry, outcome.digests)
     report = Report(
         diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
         files=(*checked.report.files, shown),
@@ -333,13 +338,13 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     code = finish(report, params.format, False)
     if result.changed:
         say(
-            f"rendered {len(rendered.files)} files in {shown} ({result.written} written, "
+            f"rendered {len(outcome.digests)} files in {shown} ({result.written} written, "
             f"{result.unchanged} unchanged, {result.removed} removed, "
             f"{result.kept} hand-added kept)",
             err=True,
         )
     else:
-        say(f"up to date: {len(rendered.files)} files in {shown}", err=True)
+        say(f"up to date: {len(outcome.digests)} files in {shown}", err=True)
     return code
 
 

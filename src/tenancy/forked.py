@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tenancy.cache import diagnostic, plain
 from tenancy.errors import Diagnostic
@@ -43,36 +44,16 @@ class Forked:
     def result(self) -> Results:
         if self.done is not None:
             return self.done
-        payload = b""
-        if self.fd is not None:
-            chunks = []
-            try:
-                while chunk := os.read(self.fd, 1 << 20):
-                    chunks.append(chunk)
-            finally:
-                os.close(self.fd)
-                self.fd = None
-            payload = b"".join(chunks)
-        status = 1
-        if self.pid is not None:
-            _, status = os.waitpid(self.pid, 0)
-            self.pid = None
+        pid, fd, self.pid, self.fd = self.pid, self.fd, None, None
+        payload, status = _collect(pid, fd)
         found = _decode(payload, len(self.works)) if status == 0 else None
         # A child that crashed, was killed or sent nothing usable: do the work here instead.
         self.done = [work() for work in self.works] if found is None else found
         return self.done
 
     def cancel(self) -> None:
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, 9)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.pid = None
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        _kill(self.pid, self.fd)
+        self.pid = self.fd = None
 
 
 def here(works: list[Work]) -> Forked:
@@ -85,6 +66,53 @@ def start(works: list[Work]) -> Forked:
     is any work), else run them now."""
     if not works or not usable():
         return here(works)
+    pid, fd = _fork(lambda: json.dumps([[plain(d) for d in work()] for work in works]))
+    return Forked(works, pid=pid, fd=fd)
+
+
+@dataclass
+class Value:
+    """One computation with a JSON result, running in a child (or done): `result` waits.
+
+    Its work must be safe to run a second time after a child that died half-way (the parent
+    then runs it itself), as the writing of one part of a tree is."""
+
+    work: Callable[[], Any]
+    pid: int | None = None
+    fd: int | None = None
+    done: bool = False
+    value: Any = None
+
+    def result(self) -> Any:
+        if not self.done:
+            pid, fd, self.pid, self.fd = self.pid, self.fd, None, None
+            payload, status = _collect(pid, fd)
+            found: Any = None
+            ok = status == 0
+            if ok:
+                try:
+                    found = json.loads(payload)
+                except ValueError:
+                    ok = False
+            self.value = found if ok else self.work()
+            self.done = True
+        return self.value
+
+    def cancel(self) -> None:
+        _kill(self.pid, self.fd)
+        self.pid = self.fd = None
+
+
+def start_value(work: Callable[[], Any]) -> Value:
+    """Start `work` in a child when that is safe, else run it now."""
+    if not usable():
+        return Value(work, done=True, value=work())
+    pid, fd = _fork(lambda: json.dumps(work()))
+    return Value(work, pid=pid, fd=fd)
+
+
+def _fork(produce: Callable[[], str]) -> tuple[int, int]:
+    """A child that sends `produce()` down a pipe and leaves: its pid and the pipe's end."""
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
@@ -93,15 +121,40 @@ def start(works: list[Work]) -> Forked:
         status = 1
         try:
             os.close(read_fd)
-            payload = json.dumps([[plain(d) for d in work()] for work in works]).encode()
-            view = memoryview(payload)
+            view = memoryview(produce().encode())
             while view:
                 view = view[os.write(write_fd, view) :]
             status = 0
         finally:
             os._exit(status)
     os.close(write_fd)
-    return Forked(works, pid=pid, fd=read_fd)
+    return pid, read_fd
+
+
+def _collect(pid: int | None, fd: int | None) -> tuple[bytes, int]:
+    """Everything the child sent and its exit status (1 when there was no child)."""
+    chunks = []
+    if fd is not None:
+        try:
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+    status = 1
+    if pid is not None:
+        _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status
+
+
+def _kill(pid: int | None, fd: int | None) -> None:
+    if pid is not None:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    if fd is not None:
+        os.close(fd)
 
 
 def _decode(payload: bytes, count: int) -> Results | None:

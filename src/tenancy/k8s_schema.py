@@ -112,6 +112,28 @@ def check(
     output: str,
     version: str = DEFAULT_VERSION,
 ) -> list[Diagnostic]:
+    problems, unchecked = violations(manifests, texts, output, version)
+    return [*problems, *notes(unchecked, output)]
+
+
+def prepare(manifests: Iterable[Manifest], version: str = DEFAULT_VERSION) -> None:
+    """Compile the validators these objects need now: processes forked afterwards share them
+    instead of each compiling its own."""
+    root = schema_root()
+    if root is None:
+        return
+    for file in {schema_file(manifest) for manifest in manifests}:
+        _fast(str(root), version, file)
+
+
+def violations(
+    manifests: Iterable[Manifest],
+    texts: Mapping[str, str],
+    output: str,
+    version: str = DEFAULT_VERSION,
+) -> tuple[list[Diagnostic], set[str]]:
+    """What `check` finds in some of a tree's objects, and the custom resource kinds among
+    them that no schema covers (`notes` reports those once for the whole tree)."""
     root = schema_root()
     problems: list[Diagnostic] = []
     unchecked: set[str] = set()
@@ -144,7 +166,14 @@ def check(
                     source="render",
                 )
             )
-    if root is None:
+    return problems, unchecked
+
+
+def notes(unchecked: set[str], output: str) -> list[Diagnostic]:
+    """What the schema check could not cover: everything, without the schema files; custom
+    resources (`unchecked`), which no Kubernetes schema describes."""
+    problems = []
+    if schema_root() is None:
         problems.append(
             _info(
                 output,

@@ -2,16 +2,17 @@
 
 Four checks judge a render before anything is swapped in: the Rego audit rules, the Kubernetes
 schemas, OpenBao's policy parser and `kubectl kustomize`. `start_checks` starts all four from
-the render's plan (`tenancy.render.Plan`: every object decided, no YAML written yet) in a forked
-child, the two tools as the child's own processes; the caller writes and stages the YAML
-meanwhile, and `finish` collects the child's findings. The findings are memoized
-(`tenancy.cache`) under the render's own key and per tool run by content, so a render whose
-inputs did not change costs no check at all.
+the render's plan (`tenancy.render.Plan`: every object decided, no YAML written yet): the audit
+and the two tools in a forked child (the tools as its own processes), the schema check in the
+writers of the tree (`tenancy.render_write`), which run meanwhile; `finish` collects it all.
+The findings are memoized (`tenancy.cache`) under the render's own key and per tool run by
+content, so a render whose inputs did not change costs no check at all.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tenancy import cache as memo
@@ -78,8 +79,9 @@ class Known:
     """The checks' findings for this exact tree, from the memo: nothing runs."""
 
     found: list[Diagnostic]
+    schema_wanted: bool = False
 
-    def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
+    def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
         return list(self.found)
 
     def cancel(self) -> None:
@@ -88,18 +90,32 @@ class Known:
 
 @dataclass(frozen=True)
 class Started:
-    """The checks of one render under way in a child (or done): `finish` waits for them."""
+    """The checks of one render under way in a child (or done): `finish` waits for them.
+
+    The schema check is the writers' (`tenancy.render_write`), unless the cache knew its
+    answer (`schema_known`); `finish` takes what they found and remembers it."""
 
     child: forked.Forked
+    schema_known: list[Diagnostic] | None
+    remember_schema: Callable[[list[Diagnostic]], None]
 
-    def finish(self, stopwatch: Stopwatch) -> list[Diagnostic]:
+    @property
+    def schema_wanted(self) -> bool:
+        return self.schema_known is None
+
+    def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
         try:
             with stopwatch.lap("checks wait"):
                 (found,) = self.child.result()
         except BaseException:
             self.cancel()
             raise
-        return found
+        if self.schema_known is not None:
+            return [*found, *self.schema_known]
+        if schema is None:
+            raise ValueError("the Kubernetes schema check was wanted and did not run")
+        self.remember_schema(schema)
+        return [*found, *schema]
 
     def cancel(self) -> None:
         self.child.cancel()
@@ -121,18 +137,20 @@ def start_checks(
     stopwatch: Stopwatch,
     audit_cacheable: bool = True,
 ) -> Running:
-    """Start the four checks of a planned render; the caller writes the YAML meanwhile.
+    """Start the checks of a planned render; the caller writes the tree meanwhile.
 
     `tree` is the render memo's key for this plan (None: the checks as a whole are not
-    memoized; each tool run still is, by content). What runs where: everything runs in a
+    memoized; each tool run still is, by content). The audit and the two tools run in a
     forked child (`tenancy.forked`) with the embedded engine, since regorus holds the GIL and
-    the parent has the whole tree to write meanwhile; `bao` and `kubectl` are the child's own
+    the parent has the tree to write meanwhile; `bao` and `kubectl` are the child's own
     subprocesses, started first so that they run beside the audit. The child writes the text
     of only the files it reads (`Plan.files`) and records what it learns in the cache itself.
-    Findings are memoized per check and per tool run, and the audit and tools together under
+    The Kubernetes schema check is run by the writers, over the objects they write. Findings
+    are memoized per check and per tool run, and the audit and tools together under
     `checks_key`, so a repeated render reruns nothing and a changed one reruns what it touches."""
     keyed = tree is not None
     audit_entry = schema_entry = ""
+    schema_known: list[Diagnostic] | None = None
     if tree is not None:
         audit_entry = audit_key(
             tree, policies=policies, inventory=inventory, config=config, output=output
@@ -142,18 +160,15 @@ def start_checks(
             known = known_findings(cache, audit_entry, tree, output)
             if known is not None:
                 return Known(known)
+        schema_known = cache.get("k8s", schema_entry)
     remember_audit = keyed and audit_cacheable
 
-    def schema() -> list[Diagnostic]:
-        found = cache.get("k8s", schema_entry) if keyed else None
-        if found is None:
-            found = k8s_schema.check(planned.manifests, planned.files, output)
-            if keyed:
-                cache.put("k8s", schema_entry, found)
-        return found
+    def remember_schema(found: list[Diagnostic]) -> None:
+        if keyed:
+            cache.put("k8s", schema_entry, found)
 
     def checks() -> list[Diagnostic]:
-        # The tools start first and run while the audit and the schemas use this CPU.
+        # The tools start first and run while the audit uses this CPU.
         hcl = tools.start_hcl(planned.files, output, cache)
         try:
             kustomize = tools.start_kustomize(planned.files, output, cache, planned.kustomizations)
@@ -166,7 +181,6 @@ def start_checks(
                 audit_found = audit(engine, policies, planned, inventory, config, output)
                 if remember_audit:
                     cache.put("audit", audit_entry, audit_found)
-            schema_found = schema()
         except BaseException:
             hcl.cancel()
             kustomize.cancel()
@@ -175,11 +189,11 @@ def start_checks(
         # A tool that timed out, was killed or could not start gave no answer to remember.
         if remember_audit and hcl.complete and kustomize.complete:
             cache.put("checks", checks_key(audit_entry), found)
-        return [*found, *schema_found]
+        return found
 
     with stopwatch.lap("checks start"):
         # Only the embedded engine is forked: an OPA server client's connections must not be
         # shared between two processes.
         work = [checks]
         child = forked.start(work) if audit_cacheable else forked.here(work)
-    return Started(child)
+    return Started(child, schema_known, remember_schema)

@@ -20,7 +20,7 @@ from typing import Any
 
 from tenancy import cache as memo
 from tenancy.model import Inventory
-from tenancy.render import INDEX, Rendered
+from tenancy.render import INDEX
 from tenancy.render.profiles import Profiles
 
 KIND = "render"
@@ -81,7 +81,8 @@ def recall(store: memo.Cache, entry: str) -> Known | None:
     return Known(digests=digests)
 
 
-def remember(store: memo.Cache, entry: str, rendered: Rendered) -> None:
-    if INDEX not in rendered.digests:
+def remember(store: memo.Cache, entry: str, digests: dict[str, str]) -> None:
+    """Store a render's file digests (INDEX.json's included) under its key."""
+    if INDEX not in digests:
         return  # rendered without text (`diff`): nothing a later run could compare against
-    store.store(KIND, entry, {"digests": rendered.digests}, keep=KEEP)
+    store.store(KIND, entry, {"digests": digests}, keep=KEEP)

@@ -45,6 +45,12 @@ class Stopwatch:
             with self._lock:
                 self.laps.append(Lap(name, begin - self.started, end - begin, _peak_rss_mib()))
 
+    def record(self, name: str, begin: float, seconds: float) -> None:
+        """A lap measured elsewhere (in a child, or summed over several processes) that
+        began at `begin` (`time.perf_counter()`) and took `seconds`."""
+        with self._lock:
+            self.laps.append(Lap(name, begin - self.started, seconds, _peak_rss_mib()))
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 

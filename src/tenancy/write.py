@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,19 +127,34 @@ def compare(output: Path, rendered: Rendered, shown: str) -> list[Diagnostic]:
 
 def compare_digests(output: Path, digests: dict[str, str], shown: str) -> list[Diagnostic]:
     """`compare`, given the sha256 of each file the render produces (see render_memo)."""
+    return [*compare_files(output, digests, shown), *orphans(output, set(digests), shown)]
+
+
+def compare_part(
+    output: Path, files: Iterable[tuple[str, str]], shown: str
+) -> tuple[dict[str, str], list[Diagnostic]]:
+    """A share of the files, as they are written: their digests and their drift."""
+    digests = {path: hashlib.sha256(text.encode()).hexdigest() for path, text in files}
+    return digests, compare_files(output, digests, shown)
+
+
+def _drift(shown: str, path: str, code: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(
+        location=Location(f"{shown}/{path}"),
+        severity="error",
+        code=code,
+        message=message,
+        hint=hint,
+        source="drift",
+    )
+
+
+def compare_files(output: Path, digests: dict[str, str], shown: str) -> list[Diagnostic]:
+    """Each listed file that is missing, unreadable or holds other bytes."""
     problems = []
 
     def drift(path: str, code: str, message: str, hint: str) -> None:
-        problems.append(
-            Diagnostic(
-                location=Location(f"{shown}/{path}"),
-                severity="error",
-                code=code,
-                message=message,
-                hint=hint,
-                source="drift",
-            )
-        )
+        problems.append(_drift(shown, path, code, message, hint))
 
     base = str(output)
     for path, digest in digests.items():
@@ -162,15 +177,23 @@ def compare_digests(output: Path, digests: dict[str, str], shown: str) -> list[D
                 "out of date: differs from a fresh render",
                 "run tenancy render and commit the result (never edit generated files)",
             )
-    for path in sorted(owned(output) - set(digests)):
-        if os.path.lexists(f"{base}/{path}"):
-            drift(
-                path,
-                "render-orphan",
-                "orphan: no longer rendered from the inputs",
-                "run tenancy render to delete it",
-            )
     return problems
+
+
+def orphans(output: Path, paths: set[str], shown: str) -> list[Diagnostic]:
+    """Files the previous render wrote that this one does not."""
+    base = str(output)
+    return [
+        _drift(
+            shown,
+            path,
+            "render-orphan",
+            "orphan: no longer rendered from the inputs",
+            "run tenancy render to delete it",
+        )
+        for path in sorted(owned(output) - paths)
+        if os.path.lexists(f"{base}/{path}")
+    ]
 
 
 def recover(output: Path) -> None:
@@ -228,6 +251,40 @@ def write(output: Path, rendered: Rendered) -> WriteResult:
 def stage(output: Path, rendered: Rendered) -> Staged:
     """Build the new tree beside `output`: unchanged files linked, others written, hand-added
     files copied. Nothing under `output` itself changes until `commit`."""
+    target = begin(output)
+    try:
+        part = write_part(target, rendered.files.items())
+        return end(target, [part])
+    except BaseException:
+        target.discard()
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An output being staged: the new tree is built in `staging`, beside it."""
+
+    output: Path
+    staging: Path
+    previous: frozenset[str]  # what the previous render wrote (its INDEX.json)
+    exists: bool
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What one writer did with its share of the files."""
+
+    digests: dict[str, str]  # path -> sha256 of every file it wrote or linked
+    written: int
+    same: int  # carried over from the old tree as they were
+
+
+def begin(output: Path) -> Target:
+    """Get ready to stage a new tree for `output` (an interrupted swap is finished first);
+    an existing directory that tenancy did not write is refused, untouched."""
     recover(output)
     previous = owned(output)
     exists = output.exists()
@@ -236,61 +293,86 @@ def stage(output: Path, rendered: Rendered) -> Staged:
             f"{output} exists and was not written by tenancy (it has no {INDEX}); "
             "render into a new or empty directory"
         )
-    encoded = dict(_encoded(rendered))
-    old = str(output)
-    same = (
-        {path for path, data in encoded.items() if _unchanged(f"{old}/{path}", data)}
-        if previous
-        else set()
-    )
-    orphans = {p for p in previous - set(encoded) if os.path.lexists(f"{old}/{p}")}
-    if exists and len(same) == len(encoded) and not orphans:
-        result = WriteResult(written=0, removed=0, kept=0, changed=False, unchanged=len(same))
-        return Staged(output, None, result)
     staging = output.with_name(output.name + _NEW)
     staging.mkdir(parents=True)
-    try:
-        _stage(str(staging), old, encoded, same)
-        kept = _carry_over(output, staging, previous, set(encoded)) if exists else 0
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    result = WriteResult(
-        written=len(encoded) - len(same),
-        removed=len(orphans),
-        kept=kept,
-        changed=True,
-        unchanged=len(same),
-    )
-    return Staged(output, staging, result)
+    return Target(output, staging, frozenset(previous), exists)
 
 
-def _stage(staging: str, old: str, encoded: dict[str, bytes], same: set[str]) -> None:
-    """Fill the staging tree: unchanged files linked from the old tree, the rest written."""
+def write_part(target: Target, files: Iterable[tuple[str, str]]) -> Part:
+    """Stage a share of the files as they come: a file whose bytes the old tree holds is
+    linked from it, any other is written. Shares of one tree may be written at once by
+    several processes, and a share may be written again (after a writer that died)."""
+    staging, old = str(target.staging), str(target.output)
+    check_old = bool(target.previous)
+    digests: dict[str, str] = {}
+    written = same = 0
     made: set[str] = set()
     link = True  # until the file system refuses hard links (some network and FUSE mounts)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    for path, data in encoded.items():
+    for path, text in files:
+        data = text.encode("utf-8")
+        digests[_safe(path)] = hashlib.sha256(data).hexdigest()
         folder = path.rpartition("/")[0]
         if folder and folder not in made:  # one makedirs per folder, not per file
             os.makedirs(f"{staging}/{folder}", exist_ok=True)
             made.add(folder)
-        target = f"{staging}/{path}"
-        if link and path in same:
-            try:
-                os.link(f"{old}/{path}", target, follow_symlinks=False)
-                continue
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                    raise
-                link = False
-        fd = os.open(target, flags, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        new = f"{staging}/{path}"
+        if check_old and _unchanged(f"{old}/{path}", data):
+            same += 1
+            if link:
+                try:
+                    _link(f"{old}/{path}", new)
+                    continue
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                        raise
+                    link = False
+        else:
+            written += 1
+        _put(new, data)
+    return Part(digests, written, same)
+
+
+def _link(old: str, new: str) -> None:
+    try:
+        os.link(old, new, follow_symlinks=False)
+    except FileExistsError:  # left by a writer that died: this share is written again
+        os.unlink(new)
+        os.link(old, new, follow_symlinks=False)
+
+
+def _put(path: str, data: bytes) -> None:
+    # O_NOFOLLOW: the staging tree is our own, but a name in it is never followed elsewhere.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def end(target: Target, parts: list[Part]) -> Staged:
+    """The staged tree, once every share is written: hand-added files carried over, or, when
+    nothing changed, no new tree at all (the staging is removed)."""
+    paths = {path for part in parts for path in part.digests}
+    written = sum(part.written for part in parts)
+    same = sum(part.same for part in parts)
+    old = str(target.output)
+    gone = {p for p in target.previous - paths if os.path.lexists(f"{old}/{p}")}
+    if target.exists and written == 0 and not gone:
+        target.discard()
+        result = WriteResult(written=0, removed=0, kept=0, changed=False, unchanged=same)
+        return Staged(target.output, None, result)
+    kept = (
+        _carry_over(target.output, target.staging, set(target.previous), paths)
+        if target.exists
+        else 0
+    )
+    result = WriteResult(
+        written=written, removed=len(gone), kept=kept, changed=True, unchanged=same
+    )
+    return Staged(target.output, target.staging, result)
 
 
 def _carry_over(output: Path, staging: Path, previous: set[str], rendered: set[str]) -> int:

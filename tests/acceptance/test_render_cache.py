@@ -264,7 +264,7 @@ def test_timings_go_to_stderr(tmp_path: Path) -> None:
     timings = [line for line in done.stderr.splitlines() if line.startswith("timing:")]
     names = [line.split()[1] for line in timings]
     assert names[-1] == "total" and names.count("total") == 1
-    assert {"validate", "model", "render", "stage", "swap"} <= set(names), done.stderr
+    assert {"validate", "model", "plan", "write", "swap"} <= set(names), done.stderr
     assert "timing:" not in done.stdout
     quiet = subprocess.run(
         [tenancy, "render", "--check"], cwd=repo, capture_output=True, text=True, check=False

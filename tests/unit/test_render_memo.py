@@ -125,7 +125,7 @@ def test_remember_then_recall(tmp_path: Path) -> None:
     """A remembered render comes back as its tree digest and every file's sha256."""
     store = Cache(tmp_path)
     tree = rendered()
-    render_memo.remember(store, "entry", tree)
+    render_memo.remember(store, "entry", tree.digests)
     known = render_memo.recall(Cache(tmp_path), "entry")
     assert known is not None
     assert known.tree == tree.digests[INDEX]
@@ -139,7 +139,7 @@ def test_render_without_text_is_not_remembered(tmp_path: Path) -> None:
     inventory, profiles = inputs()
     tree, _ = render(inventory, profiles, sources=SOURCES, output="out", text=False)
     store = Cache(tmp_path)
-    render_memo.remember(store, "entry", tree)
+    render_memo.remember(store, "entry", tree.digests)
     assert render_memo.recall(store, "entry") is None
     assert not (tmp_path / render_memo.KIND).exists()
 
@@ -168,7 +168,7 @@ def test_corrupt_memo_file_is_not_recalled(tmp_path: Path) -> None:
     """A truncated memo file is a miss."""
     store = Cache(tmp_path)
     tree = rendered()
-    render_memo.remember(store, "entry", tree)
+    render_memo.remember(store, "entry", tree.digests)
     path = tmp_path / render_memo.KIND / "entry.json"
     path.write_text(path.read_text()[:100])
     assert render_memo.recall(store, "entry") is None

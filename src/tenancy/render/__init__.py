@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
@@ -162,6 +162,13 @@ def plan(
     )
 
 
+def texts(planned: Plan, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each path's text, written now and not kept: a writer streams them to disk."""
+    owners, names = planned.owners, planned.names
+    for path in paths:
+        yield path, _text(owners[path], names)
+
+
 def _text(owner: Owner, names: dict[str, str]) -> str:
     if isinstance(owner, Manifest):
         return dump(owner.body, header_source(owner.source, names))
@@ -282,15 +289,20 @@ def kustomizations(manifests: list[Manifest]) -> dict[str, tuple[str, ...]]:
     """The folders that need a kustomization.yaml, each with the files and subdirs it lists."""
     children: dict[str, set[str]] = defaultdict(set)
     for manifest in manifests:
-        if not manifest.path.startswith(("kubernetes/", "vault/operator/")):
+        path = manifest.path
+        if not path.startswith(("kubernetes/", "vault/operator/")):
             continue
-        folder, _, name = manifest.path.rpartition("/")
+        folder, _, name = path.rpartition("/")
+        known = folder in children
         children[folder].add(name)
+        if known:
+            continue  # a folder seen before is linked to its ancestors already
         while "/" in folder and folder not in _UNIT_ROOTS:
             parent, _, child = folder.rpartition("/")
-            if child + "/" in children[parent]:
+            entries = children[parent]
+            if child + "/" in entries:
                 break  # this folder's ancestors are already linked
-            children[parent].add(child + "/")
+            entries.add(child + "/")
             folder = parent
     return {
         folder: tuple(sorted(e.rstrip("/") for e in entries))
