@@ -23,11 +23,13 @@ SHELL = {
     "sync/kv.py",
     "sync/commands.py",
     # The check cache (files), the forked checks (fork, pipe), the checks' orchestration (tools,
-    # child) and the render memo (cache files): the render's shell around the pure parts.
+    # child), the render memo (cache files) and the two-process writer (fork, files): the
+    # render's shell around the pure parts.
     "cache.py",
     "forked.py",
     "render_checks.py",
     "render_memo.py",
+    "render_write.py",
     "stopwatch.py",
 }
 FORBIDDEN = {
