@@ -10,7 +10,8 @@ users, so the inputs validate and there is something to render) is measured, per
    (`TENANCY_CACHE_DIR`): **cold**, as CI on a fresh machine runs it. Every check runs. It must
    exit 0 and the files on disk must be as many as it says it rendered. Its `timing:` lines
    (the stopwatch inside tenancy's own `run_render`, no separate harness) give the stage rows;
-   its `k8s schema` lap is tenancy's own manifest validation, compared with kubeconform;
+   its `k8s schema` lap is tenancy's own manifest validation (its time summed over the two
+   processes that write the tree and check its objects), compared with kubeconform;
 2. `tenancy render --check --no-cache`, nothing changed: cold `--check` (must exit 0);
 3. `tenancy render --check` with the cache that run 1 filled: **warm**, as on a laptop or in CI
    that keeps the cache; identical inputs are recognised and the disk compared with the
@@ -453,8 +454,9 @@ def _measure_size(size: int, options: Options, schemas: Path, result: SuiteResul
             + ", ".join(
                 f"{r.tool.strip().removeprefix('stage: ')} {r.median or 0:.2f} s" for r in top
             )
-            + f" (whole process {cold.median:.2f} s; the audit runs in a forked child during "
-            "`stage`, so laps overlap)"
+            + f" (whole process {cold.median:.2f} s; the audit and the tools run in a forked "
+            "child during `write`, which is itself two processes, so laps overlap; the `k8s "
+            "schema` lap is the schema check's time summed over both writers)"
         )
 
 

@@ -258,6 +258,10 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         )
         profile = profiles.with_overrides(profiles.load(), config.render)
         sources = input_sources(config)
+    # The parsed inputs (with every value's position) are not needed past the model: freed
+    # here, their memory holds part of the plan instead (30 MB at 10,000 users).
+    validated = checked.report
+    del checked
     # This render's key names its tree by what determines it (the checks' answers are filed
     # under it too); the whole render is answered from the memo only with the embedded engine.
     entry: str | None = None
@@ -276,9 +280,9 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             shown_drift = drift if params.check else []  # a plain render found none
             report = Report(
                 diagnostics=tuple(
-                    sort_diagnostics([*checked.report.diagnostics, *findings, *shown_drift])
+                    sort_diagnostics([*validated.diagnostics, *findings, *shown_drift])
                 ),
-                files=(*checked.report.files, shown),
+                files=(*validated.files, shown),
             )
             code = finish(report, params.format, False)
             if not params.check and report.ok:
@@ -326,8 +330,8 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         with stopwatch.lap("remember"):
             render_memo.remember(store, entry, outcome.digests)
     report = Report(
-        diagnostics=tuple(sort_diagnostics([*checked.report.diagnostics, *problems])),
-        files=(*checked.report.files, shown),
+        diagnostics=tuple(sort_diagnostics([*validated.diagnostics, *problems])),
+        files=(*validated.files, shown),
     )
     if staged is None or not report.ok:
         if staged is not None:

@@ -32,19 +32,12 @@ def audit_input(
     kinds: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The rendered-stage policy input; `objects` holds only `kinds` when given."""
-    manifests = [
-        m
-        for m in rendered.manifests
-        if m.path in rendered.files and (kinds is None or m.kind in kinds)
-    ]
+    manifests = rendered.objects(kinds)
     tiers = {u.key: u.role for u in inventory.users}
     row_tiers = {f"roster.users.{r.os_user}": r.tier for r in inventory.roster}
     policies = []
     role_files: list[tuple[str, str | None]] = []
-    for path in rendered.files:
-        # Only Vault files are read: a plan's other files are never written for the audit.
-        if not path.startswith("vault/"):
-            continue
+    for path in rendered.vault_paths():
         source = rendered.sources.get(path, "")
         owner = _owner(source)
         tier = tiers.get(owner or "") if source.startswith("k8s_users.") else row_tiers.get(source)

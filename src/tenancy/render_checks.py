@@ -169,7 +169,7 @@ def start_checks(
 
     def checks() -> list[Diagnostic]:
         # The tools start first and run while the audit uses this CPU.
-        hcl = tools.start_hcl(planned.files, output, cache)
+        hcl = tools.start_hcl(planned.files, output, cache, planned.review_paths)
         try:
             kustomize = tools.start_kustomize(planned.files, output, cache, planned.kustomizations)
         except BaseException:

@@ -2,8 +2,8 @@
 Shell: forks and writes.
 
 Writing a tree is turning every object into YAML, hashing it and putting it on disk: 1.5 s of
-one CPU at 1,000 users, 9 s at 10,000. The files are independent, so the plan's files are
-dealt into two shares, a forked child writes one (`tenancy.forked.start_value`) while this
+one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split into two
+shares (`shares`), a forked child writes one (`tenancy.forked.start_value`) while this
 process writes the other, and this process then writes INDEX.json from both shares' digests.
 Each share streams: a file's text is made, hashed, written and dropped, so no process holds
 the whole tree's text. The Kubernetes schema check runs in the same pass over each share's
@@ -17,6 +17,8 @@ are the same either way.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +81,38 @@ class Outcome:
 
 
 def shares(planned: Plan, count: int) -> list[list[str]]:
-    """The plan's files in `count` shares, dealt in turn in plan order, so that each share
-    gets its part of every kind of file (a Vault folder alone holds 17,000 of 220,000 files
-    at 10,000 users; an object costs more to write than a review file)."""
-    paths = list(planned.owners)
-    return [paths[start::count] for start in range(count)]
+    """The plan's files in `count` shares of about equal work: each input key's files go to
+    the share of its place in the inventory, the rest (cluster-wide files, kustomizations)
+    are dealt in turn.
+
+    By input key, because a forked writer copies every page of memory it reads from (reading
+    a Python object writes its reference count), and one key's objects were built together:
+    a share of whole keys copies about its own part of the plan, where files dealt in turn
+    would copy nearly all of it."""
+    order, sources = planned.order, planned.sources
+    ranks = [order.get(sources[path]) for path in planned.owners]
+    # Cut the inventory where each share holds as much of the keyed work as the other (an
+    # object, which becomes YAML, costs about twice a file whose text is already made).
+    per_rank: Counter[int] = Counter()
+    for path, rank in zip(planned.owners, ranks, strict=True):
+        if rank is not None:
+            per_rank[rank] += 2 if isinstance(planned.owners[path], Manifest) else 1
+    total = sum(per_rank.values())
+    bounds: list[int] = []
+    seen = 0
+    for key in sorted(per_rank):
+        seen += per_rank[key]
+        while len(bounds) < count - 1 and seen * count >= total * (len(bounds) + 1):
+            bounds.append(key)
+    dealt: list[list[str]] = [[] for _ in range(count)]
+    turn = 0
+    for path, place in zip(planned.owners, ranks, strict=True):
+        if place is None:
+            dealt[turn].append(path)
+            turn = (turn + 1) % count
+        else:
+            dealt[bisect_left(bounds, place)].append(path)
+    return dealt
 
 
 def stage(output: Path, planned: Plan, shown: str, *, schema: bool) -> Outcome:
@@ -141,7 +170,12 @@ def _in_two(
         child = forked.start_value(lambda: one(theirs).plain())
         try:
             done = [one(mine)]
-            done.append(Share.from_plain(child.result()))
+            try:
+                theirs_done = Share.from_plain(child.result())
+            except (TypeError, KeyError, ValueError, AttributeError):
+                # The child said something that is not a share: write that share here.
+                theirs_done = one(theirs)
+            done.append(theirs_done)
         except BaseException:
             child.cancel()
             raise

@@ -149,3 +149,131 @@ def test_no_works_start_no_child() -> None:
     running = forked.start([])
     assert running.pid is None and running.fd is None
     assert running.result() == []
+
+
+# --- start_value: one JSON value ------------------------------------------------------------
+
+VALUE = {"files": {"a/ü.yaml": "0" * 64}, "written": 3, "same": [1.5, None, True], "s": "\\\n"}
+
+
+@linux_only
+def test_start_value_returns_the_value_from_a_child(tmp_path: Path) -> None:
+    """The work runs in a child (its pid is not this process's) and its JSON value comes back
+    intact; a second result() answers again without running anything."""
+    assert forked.usable(), "another thread is running: the fork path would not be exercised"
+    ran_in = tmp_path / "ran-in"
+
+    def work() -> dict[str, object]:
+        with ran_in.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return {**VALUE, "pid": os.getpid()}
+
+    running = forked.start_value(work)
+    child = running.pid
+    assert child is not None and child != os.getpid() and not running.done
+    value = running.result()
+    assert value == {**VALUE, "pid": child}
+    assert running.result() is value
+    assert ran_in.read_text() == f"{child}\n"  # run once, in the child
+    assert running.pid is None and running.fd is None and running.done
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped by result(): no zombie
+
+
+@linux_only
+def test_start_value_runs_the_work_here_when_the_child_crashes(tmp_path: Path) -> None:
+    """A child that dies (exit status 3) before reporting: result() runs the work in this
+    process and returns its value."""
+    parent = os.getpid()
+    ran_in = tmp_path / "ran-in"
+
+    def work() -> dict[str, object]:
+        if os.getpid() != parent:
+            os._exit(3)
+        ran_in.write_text(str(os.getpid()))
+        return VALUE
+
+    running = forked.start_value(work)
+    child = running.pid
+    assert child is not None and not ran_in.exists()
+    assert running.result() == VALUE
+    assert ran_in.read_text() == str(parent)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)
+
+
+@linux_only
+@pytest.mark.parametrize("sent", [b"", b'{"files": {"a', b"not json at all"])
+def test_start_value_does_not_believe_a_child_sending_garbage(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sent: bytes
+) -> None:
+    """A child that exits 0 after sending nothing, half a JSON document or no JSON at all:
+    result() runs the work here and returns its value, not what the child sent."""
+    parent = os.getpid()
+    pipes: list[tuple[int, int]] = []
+    real_pipe = os.pipe
+
+    def recorded_pipe() -> tuple[int, int]:
+        ends = real_pipe()
+        pipes.append(ends)
+        return ends
+
+    monkeypatch.setattr(os, "pipe", recorded_pipe)
+    ran_in = tmp_path / "ran-in"
+
+    def work() -> dict[str, object]:
+        if os.getpid() != parent:  # the child: write straight into its pipe and leave, "well"
+            os.write(pipes[-1][1], sent)
+            os._exit(0)
+        ran_in.write_text(str(os.getpid()))
+        return VALUE
+
+    running = forked.start_value(work)
+    assert running.pid is not None and len(pipes) == 1
+    assert running.result() == VALUE
+    assert ran_in.read_text() == str(parent)
+
+
+@linux_only
+def test_cancel_kills_a_running_value_child(tmp_path: Path) -> None:
+    """cancel() ends a child that would sleep a minute, at once, and reaps it (no zombie)."""
+    started = tmp_path / "started"
+
+    def work() -> int:
+        started.write_text("yes")
+        time.sleep(60)
+        return 1
+
+    running = forked.start_value(work)
+    pid = running.pid
+    assert pid is not None
+    deadline = time.monotonic() + 5
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists(), "the child never started its work"
+    begin = time.monotonic()
+    running.cancel()
+    assert time.monotonic() - begin < 2
+    assert running.pid is None and running.fd is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped already
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_without_fork_start_value_computes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where forking is not usable, start_value runs the work before returning, here, once."""
+    monkeypatch.setattr(forked, "usable", lambda: False)
+    calls: list[int] = []
+
+    def work() -> dict[str, object]:
+        calls.append(os.getpid())
+        return VALUE
+
+    running = forked.start_value(work)
+    assert calls == [os.getpid()]
+    assert running.done and running.pid is None and running.fd is None
+    assert running.result() == VALUE
+    assert calls == [os.getpid()]  # not run a second time
+    running.cancel()  # nothing to stop
+    assert running.result() == VALUE

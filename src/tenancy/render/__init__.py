@@ -47,6 +47,14 @@ class Tree(Protocol):
     def sources(self) -> dict[str, str]: ...
     @property
     def data(self) -> dict[str, dict[str, Any]]: ...
+    def objects(self, kinds: frozenset[str] | None) -> list[Manifest]:
+        """The objects whose file is in the tree (the first of two that collide), of `kinds`
+        (all when None), in install order."""
+        ...
+
+    def vault_paths(self) -> list[str]:
+        """The paths of the Vault review files, sorted."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,13 @@ class Rendered:
     #: The data each YAML review file (Vault roles, entities) was dumped from by the one
     #: emitter, whose output reads back as exactly this data (tests/unit/test_render_yaml.py).
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def objects(self, kinds: frozenset[str] | None) -> list[Manifest]:
+        files = self.files
+        return [m for m in self.manifests if m.path in files and (kinds is None or m.kind in kinds)]
+
+    def vault_paths(self) -> list[str]:
+        return [path for path in self.files if path.startswith("vault/")]
 
 
 #: What a planned file is made from: an object, a review file, or a kustomization's listing.
@@ -113,6 +128,22 @@ class Plan:
     problems: tuple[Diagnostic, ...]
     names: dict[str, str]  # the input files headers name (`roster`, `k8s_users`)
     files: Texts
+    #: Each input key's place in the inventory (users, then roster rows): the objects of one
+    #: key are built together, so they lie together in memory.
+    order: dict[str, int]
+    #: The objects that own their path, by kind, and the Vault review files' paths: what the
+    #: audit reads, found without touching the other objects (a forked child that reads an
+    #: object copies the memory page it is on).
+    by_kind: dict[str, list[Manifest]]
+    review_paths: list[str]
+
+    def objects(self, kinds: frozenset[str] | None) -> list[Manifest]:
+        if kinds is None:
+            return [m for group in self.by_kind.values() for m in group]
+        return [m for kind, group in self.by_kind.items() if kind in kinds for m in group]
+
+    def vault_paths(self) -> list[str]:
+        return self.review_paths
 
 
 def plan(
@@ -150,6 +181,10 @@ def plan(
     listed = kustomizations(manifests) if text else {}
     for folder, resources in listed.items():
         _add(owners, origin, problems, f"{folder}/kustomization.yaml", resources, "render")
+    by_kind: dict[str, list[Manifest]] = {}
+    for manifest in manifests:
+        if owners[manifest.path] is manifest:
+            by_kind.setdefault(manifest.kind, []).append(manifest)
     return Plan(
         manifests=tuple(manifests),
         owners=owners,
@@ -159,6 +194,17 @@ def plan(
         problems=tuple(problems),
         names=sources,
         files=Texts(owners, sources),
+        order={
+            key: index
+            for index, key in enumerate(
+                [
+                    *(f"k8s_users.{user.key}" for user in inventory.users),
+                    *(f"roster.users.{row.os_user}" for row in inventory.roster),
+                ]
+            )
+        },
+        by_kind=by_kind,
+        review_paths=sorted(p for p, o in owners.items() if isinstance(o, vault.Review)),
     )
 
 
