@@ -219,13 +219,17 @@ def run_render(params: RenderParams) -> ExitCode:
             stopwatch.report()
 
 
+#: The part of a render's writing done by the child that plans its part itself (`_render`).
+CHILD_SHARE = 0.58
+
+
 def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     from tenancy import render_memo, render_write, write
     from tenancy.cache import Cache
     from tenancy.model import build
     from tenancy.render import plan as plan_tree
     from tenancy.render import profiles
-    from tenancy.render_checks import start_checks
+    from tenancy.render_checks import Running, schema_key, start_checks
 
     with stopwatch.lap("validate"):
         config, problems = load_config(params.inputs)
@@ -288,44 +292,59 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             if not params.check and report.ok:
                 say(f"up to date: {shown} (identical inputs were rendered before)", err=True)
             return code
-    with stopwatch.lap("plan"):
-        planned = plan_tree(inventory, profile, sources=sources, output=shown)
-    problems = list(planned.problems)
-    clean_render = not problems  # a name collision is not in the memo's findings: never memoize it
-    # The checks start from the plan, in a child, while this process writes the YAML.
-    running = start_checks(
-        planned,
-        tree=entry,
-        engine=engine,
-        policies=policies,
-        inventory=inventory,
-        config=config,
-        output=shown,
-        cache=store,
-        stopwatch=stopwatch,
-        audit_cacheable=memoizable,
+    # The schema check's answer, if the cache has it, decides whether the writers run it.
+    schema_known = store.get("k8s", schema_key(entry, shown)) if entry is not None else None
+    # A child starts writing its part of the tree now, planning only that part, while this
+    # process plans the whole tree (for the checks and for its own part). Its part is a little
+    # more than half: this process plans the whole tree besides.
+    keys = render_write.last(render_write.key_weights(inventory), CHILD_SHARE)
+    writing = render_write.start(
+        output,
+        shown,
+        check=params.check,
+        schema=schema_known is None,
+        keys=keys,
+        planner=lambda: plan_tree(
+            render_write.subset(inventory, keys), profile, sources=sources, output=shown
+        ),
     )
+    running: Running | None = None
     staged: write.Staged | None = None
     try:
-        # While the checks run elsewhere, write (or compare) the tree in two processes;
-        # nothing is swapped in before every check has passed.
+        with stopwatch.lap("plan"):
+            planned = plan_tree(inventory, profile, sources=sources, output=shown)
+        problems = list(planned.problems)
+        # The checks start from the plan, in another child, while the tree is written.
+        running = start_checks(
+            planned,
+            tree=entry,
+            engine=engine,
+            policies=policies,
+            inventory=inventory,
+            config=config,
+            output=shown,
+            cache=store,
+            stopwatch=stopwatch,
+            schema_known=schema_known,
+            audit_cacheable=memoizable,
+        )
         began = time.perf_counter()
-        if params.check:
-            with stopwatch.lap("write"):
-                outcome = render_write.compare(output, planned, shown, schema=running.schema_wanted)
-        else:
-            with stopwatch.lap("write"):
-                outcome = render_write.stage(output, planned, shown, schema=running.schema_wanted)
-            staged = outcome.staged
+        with stopwatch.lap("write"):
+            outcome = writing.finish(planned)
+        staged = outcome.staged
         if outcome.schema is not None:
             stopwatch.record("k8s schema", began, outcome.schema_seconds)
         problems += outcome.drift
         problems += running.finish(stopwatch, outcome.schema)
     except BaseException:
-        running.cancel()
+        writing.cancel()
+        if running is not None:
+            running.cancel()
         if staged is not None:
             staged.discard()
         raise
+    # A name collision is not in the memo's findings: such a render is never memoized.
+    clean_render = not planned.problems
     if entry is not None and memoizable and clean_render:
         with stopwatch.lap("remember"):
             render_memo.remember(store, entry, outcome.digests)

@@ -137,18 +137,25 @@ def violations(
     root = schema_root()
     problems: list[Diagnostic] = []
     unchecked: set[str] = set()
+    # One validator lookup per (apiVersion, kind), not per object.
+    validators: dict[tuple[Any, str], tuple[str, Any]] = {}
     for manifest in manifests:
         location = _locator(manifest, texts, output)
         problems += _names_and_quantities(manifest, location)
         if root is None:
             continue
-        fast = _fast(str(root), version, schema_file(manifest))
+        kind = (manifest.body.get("apiVersion"), manifest.kind)
+        found = validators.get(kind)
+        if found is None:
+            file = schema_file(manifest)
+            found = validators[kind] = (file, _fast(str(root), version, file))
+        file, fast = found
         if fast is None:
             unchecked.add(f"{manifest.body.get('apiVersion')}/{manifest.kind}")
             continue
         if fast.is_valid(manifest.body):
             continue
-        validator = _validator(str(root), version, schema_file(manifest))
+        validator = _validator(str(root), version, file)
         for error in validator.iter_errors(manifest.body):
             path = list(error.absolute_path)
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -135,12 +135,15 @@ def start_checks(
     output: str,
     cache: memo.Cache,
     stopwatch: Stopwatch,
+    schema_known: list[Diagnostic] | None,
     audit_cacheable: bool = True,
 ) -> Running:
     """Start the checks of a planned render; the caller writes the tree meanwhile.
 
     `tree` is the render memo's key for this plan (None: the checks as a whole are not
-    memoized; each tool run still is, by content). The audit and the two tools run in a
+    memoized; each tool run still is, by content). `schema_known` is the schema check's
+    answer from the cache (`schema_key`), looked up by the caller before it started the
+    writers, which run the check when there is none. The audit and the two tools run in a
     forked child (`tenancy.forked`) with the embedded engine, since regorus holds the GIL and
     the parent has the tree to write meanwhile; `bao` and `kubectl` are the child's own
     subprocesses, started first so that they run beside the audit. The child writes the text
@@ -150,7 +153,6 @@ def start_checks(
     `checks_key`, so a repeated render reruns nothing and a changed one reruns what it touches."""
     keyed = tree is not None
     audit_entry = schema_entry = ""
-    schema_known: list[Diagnostic] | None = None
     if tree is not None:
         audit_entry = audit_key(
             tree, policies=policies, inventory=inventory, config=config, output=output
@@ -160,7 +162,6 @@ def start_checks(
             known = known_findings(cache, audit_entry, tree, output)
             if known is not None:
                 return Known(known)
-        schema_known = cache.get("k8s", schema_entry)
     remember_audit = keyed and audit_cacheable
 
     def remember_schema(found: list[Diagnostic]) -> None:

@@ -2,32 +2,33 @@
 Shell: forks and writes.
 
 Writing a tree is turning every object into YAML, hashing it and putting it on disk: 1.5 s of
-one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split into two
-shares (`shares`), a forked child writes one (`tenancy.forked.start_value`) while this
-process writes the other, and this process then writes INDEX.json from both shares' digests.
-Each share streams: a file's text is made, hashed, written and dropped, so no process holds
-the whole tree's text. The Kubernetes schema check runs in the same pass over each share's
-objects, where the objects are already at hand (a third process reading them all would copy
-every page of them, since reading a Python object writes its reference count).
+one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split by input
+key: a forked child (`tenancy.forked.start_value`) writes the files of a run of keys, this
+process the rest, then INDEX.json from both shares' digests. `render` starts the child before
+it plans the tree (`start`): the child plans only its own keys (`subset`), on the other CPU,
+while this process plans the whole tree for the checks and its own share. Each share streams:
+a file's text is made, hashed, written and dropped, so no process holds the whole tree's text.
+The Kubernetes schema check runs in the same pass over each share's objects, where the objects
+are already at hand (a third process reading them all would copy every page of them, since
+reading a Python object writes its reference count).
 
-Without `fork` (or with another thread running), one share is written here; the bytes on disk
+Without `fork` (or with another thread running), this process writes it all; the bytes on disk
 are the same either way.
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tenancy import forked, k8s_schema, write
 from tenancy.cache import diagnostic, plain
 from tenancy.errors import Diagnostic
-from tenancy.model import Manifest
+from tenancy.model import Inventory, Manifest
 from tenancy.render import INDEX, Plan, index_text, texts
 
 
@@ -80,109 +81,206 @@ class Outcome:
     staged: write.Staged | None = None
 
 
-def shares(planned: Plan, count: int) -> list[list[str]]:
-    """The plan's files in `count` shares of about equal work: each input key's files go to
-    the share of its place in the inventory, the rest (cluster-wide files, kustomizations)
-    are dealt in turn.
+def key_weights(inventory: Inventory) -> list[tuple[str, int]]:
+    """Each input key's share of a render's work, estimated from the inventory, in inventory
+    order: an object costs about twice a file whose text is already made (see `plan_weights`),
+    and a namespace-owner's namespace holds about nine objects and a review file."""
+    weights = []
+    for user in inventory.users:
+        own = 2 * (1 + 3 + 9 * len(user.namespaces)) if user.role == "namespace-owner" else 2
+        weights.append((f"k8s_users.{user.key}", own))
+    weights += [(f"roster.users.{row.os_user}", 3) for row in inventory.roster]
+    return weights
 
-    By input key, because a forked writer copies every page of memory it reads from (reading
-    a Python object writes its reference count), and one key's objects were built together:
-    a share of whole keys copies about its own part of the plan, where files dealt in turn
-    would copy nearly all of it."""
-    order, sources = planned.order, planned.sources
-    ranks = [order.get(sources[path]) for path in planned.owners]
-    # Cut the inventory where each share holds as much of the keyed work as the other (an
-    # object, which becomes YAML, costs about twice a file whose text is already made).
-    per_rank: Counter[int] = Counter()
-    for path, rank in zip(planned.owners, ranks, strict=True):
-        if rank is not None:
-            per_rank[rank] += 2 if isinstance(planned.owners[path], Manifest) else 1
-    total = sum(per_rank.values())
-    bounds: list[int] = []
+
+def plan_weights(planned: Plan) -> list[tuple[str, int]]:
+    """Each input key's share of writing the plan, exactly: 2 per object, 1 per other file."""
+    per_key: Counter[str] = Counter()
+    sources = planned.sources
+    for path, owner in planned.owners.items():
+        per_key[sources[path]] += 2 if isinstance(owner, Manifest) else 1
+    return [(key, per_key[key]) for key in planned.order if key in per_key]
+
+
+def cut(weights: list[tuple[str, int]], count: int) -> list[frozenset[str]]:
+    """The keys in `count` runs of inventory order holding about equal work each.
+
+    Whole keys in runs, because a forked writer copies every page of memory it reads from
+    (reading a Python object writes its reference count), and one key's objects were built
+    together: a run of keys copies about its own part of a plan."""
+    total = sum(weight for _, weight in weights)
+    groups: list[set[str]] = [set() for _ in range(count)]
     seen = 0
-    for key in sorted(per_rank):
-        seen += per_rank[key]
-        while len(bounds) < count - 1 and seen * count >= total * (len(bounds) + 1):
-            bounds.append(key)
+    for key, weight in weights:
+        # The run a key's middle falls in: each run gets total / count of the work, give or
+        # take half a key.
+        place = min(count - 1, (2 * seen + weight) * count // max(2 * total, 1))
+        groups[place].add(key)
+        seen += weight
+    return [frozenset(group) for group in groups]
+
+
+def last(weights: list[tuple[str, int]], fraction: float) -> frozenset[str]:
+    """The keys at the end of inventory order that hold about `fraction` of the work."""
+    total = sum(weight for _, weight in weights)
+    keys = set()
+    seen = 0
+    for key, weight in weights:
+        if 2 * seen + weight >= 2 * total * (1 - fraction):
+            keys.add(key)
+        seen += weight
+    return frozenset(keys)
+
+
+def shares(planned: Plan, count: int) -> list[list[str]]:
+    """The plan's files in `count` shares: the files of each run of input keys (`cut`), the
+    files of no key (cluster-wide files, kustomizations) in the first share."""
+    groups = cut(plan_weights(planned), count)
+    where = {key: index for index, group in enumerate(groups) for key in group}
+    sources = planned.sources
     dealt: list[list[str]] = [[] for _ in range(count)]
-    turn = 0
-    for path, place in zip(planned.owners, ranks, strict=True):
-        if place is None:
-            dealt[turn].append(path)
-            turn = (turn + 1) % count
-        else:
-            dealt[bisect_left(bounds, place)].append(path)
+    for path in planned.owners:
+        dealt[where.get(sources[path], 0)].append(path)
     return dealt
 
 
-def stage(output: Path, planned: Plan, shown: str, *, schema: bool) -> Outcome:
-    """Stage the planned tree beside `output` (see `tenancy.write`); swap it in with
-    `Outcome.staged.commit()` once the checks pass."""
-    target = write.begin(output)
+def subset(inventory: Inventory, keys: frozenset[str]) -> Inventory:
+    """The inventory of only these input keys: planned, it gives exactly their files."""
+    return replace(
+        inventory,
+        users=tuple(u for u in inventory.users if f"k8s_users.{u.key}" in keys),
+        roster=tuple(r for r in inventory.roster if f"roster.users.{r.os_user}" in keys),
+    )
+
+
+@dataclass
+class Writing:
+    """A tree being written (or compared) by this process and, for the files of `keys`, a
+    forked child, which may have started before the plan was made (`start`)."""
+
+    output: Path
+    shown: str
+    check: bool
+    schema: bool
+    keys: frozenset[str]
+    target: write.Target | None
+    child: forked.Value | None
+
+    def finish(self, planned: Plan) -> Outcome:
+        """Write this process's files (all but the child's), take the child's, and finish
+        the tree with INDEX.json: staged (see `tenancy.write`) or compared."""
+        try:
+            return self._finish(planned)
+        except BaseException:
+            self.cancel()
+            raise
+
+    def _finish(self, planned: Plan) -> Outcome:
+        sources = planned.sources
+        theirs = [p for p in planned.owners if sources[p] in self.keys]
+        mine = [p for p in planned.owners if sources[p] not in self.keys]
+        done = [self._one(planned, mine)]
+        if theirs:
+            done.append(self._take(planned, theirs))
+        digests: dict[str, str] = {}
+        for share in done:
+            digests.update(share.digests)
+        index = [(INDEX, index_text(digests, planned.sources))]
+        found = _schema_findings(done, self.shown) if self.schema else None
+        seconds = sum(share.schema_seconds for share in done)
+        if self.target is None:
+            index_digests, index_drift = write.compare_part(self.output, index, self.shown)
+            digests.update(index_digests)
+            drift = [d for share in done for d in share.drift]
+            drift += [*index_drift, *write.orphans(self.output, set(digests), self.shown)]
+            return Outcome(digests, drift, found, seconds)
+        part = write.write_part(self.target, index)
+        digests[INDEX] = part.digests[INDEX]
+        parts = [write.Part(share.digests, share.written, share.same) for share in done]
+        staged = write.end(self.target, [*parts, part])
+        return Outcome(digests, [], found, seconds, staged)
+
+    def _take(self, planned: Plan, theirs: list[str]) -> Share:
+        """The child's share; written here instead when there was no child, or it said
+        something else than exactly these files (it died, or planned differently)."""
+        if self.child is not None:
+            try:
+                share = Share.from_plain(self.child.result())
+            except (TypeError, KeyError, ValueError, AttributeError):
+                share = None
+            if share is not None and share.digests.keys() == set(theirs):
+                return share
+        return self._one(planned, theirs)
+
+    def _one(self, planned: Plan, paths: list[str]) -> Share:
+        if self.target is None:
+            digests, drift = write.compare_part(self.output, texts(planned, paths), self.shown)
+            found, unchecked, seconds = _schema(planned, paths, self.shown, self.schema)
+            return Share(digests, 0, 0, drift, found, unchecked, seconds)
+        part = write.write_part(self.target, texts(planned, paths))
+        found, unchecked, seconds = _schema(planned, paths, self.shown, self.schema)
+        return Share(part.digests, part.written, part.same, [], found, unchecked, seconds)
+
+    def cancel(self) -> None:
+        """Stop the child and remove what was staged."""
+        if self.child is not None:
+            self.child.cancel()
+        if self.target is not None:
+            self.target.discard()
+
+
+def start(
+    output: Path,
+    shown: str,
+    *,
+    check: bool,
+    schema: bool,
+    keys: frozenset[str],
+    planner: Callable[[], Plan],
+) -> Writing:
+    """Get ready to write (`check`: compare) a tree, and start a child that writes the files
+    of `keys` from the plan `planner` makes for it; `Writing.finish` does the rest.
+
+    Started before the whole tree is planned, the child plans only its keys (`subset`) on the
+    other CPU while this process plans the whole tree, and its plan is its own memory rather
+    than pages it shares with this process. Without a usable fork, `finish` writes it all."""
+    target = None if check else write.begin(output)
+    writing = Writing(output, shown, check, schema, frozenset(), target, None)
+    if not keys or not forked.usable():
+        return writing
+
+    def work() -> dict[str, Any]:
+        planned = planner()
+        sources = planned.sources
+        paths = [path for path in planned.owners if sources[path] in keys]
+        return writing._one(planned, paths).plain()
+
     try:
-
-        def one(paths: list[str]) -> Share:
-            part = write.write_part(target, texts(planned, paths))
-            found, unchecked, seconds = _schema(planned, paths, shown, schema)
-            return Share(part.digests, part.written, part.same, [], found, unchecked, seconds)
-
-        digests, done = _in_two(planned, one, schema)
-        index = write.write_part(target, [(INDEX, index_text(digests, planned.sources))])
-        digests[INDEX] = index.digests[INDEX]
-        parts = [write.Part(s.digests, s.written, s.same) for s in done] + [index]
-        staged = write.end(target, parts)
+        writing.keys = keys
+        writing.child = forked.start_value(work)
     except BaseException:
-        target.discard()
+        writing.cancel()
         raise
-    found = _schema_findings(done, shown) if schema else None
-    return Outcome(digests, [], found, _seconds(done), staged)
+    return writing
+
+
+def stage(output: Path, planned: Plan, shown: str, *, schema: bool) -> Outcome:
+    """Stage the planned tree beside `output`, in two processes when a fork is usable; swap
+    it in with `Outcome.staged.commit()` once the checks pass."""
+    return _planned(output, planned, shown, check=False, schema=schema)
 
 
 def compare(output: Path, planned: Plan, shown: str, *, schema: bool) -> Outcome:
     """Every modified, missing and orphan file of the planned tree. Writes nothing."""
-
-    def one(paths: list[str]) -> Share:
-        digests, drift = write.compare_part(output, texts(planned, paths), shown)
-        found, unchecked, seconds = _schema(planned, paths, shown, schema)
-        return Share(digests, 0, 0, drift, found, unchecked, seconds)
-
-    digests, done = _in_two(planned, one, schema)
-    index_digests, index_drift = write.compare_part(
-        output, [(INDEX, index_text(digests, planned.sources))], shown
-    )
-    digests.update(index_digests)
-    drift = [d for share in done for d in share.drift]
-    drift += [*index_drift, *write.orphans(output, set(digests), shown)]
-    found = _schema_findings(done, shown) if schema else None
-    return Outcome(digests, drift, found, _seconds(done))
+    return _planned(output, planned, shown, check=True, schema=schema)
 
 
-def _in_two(
-    planned: Plan, one: Callable[[list[str]], Share], schema: bool
-) -> tuple[dict[str, str], list[Share]]:
-    """Run `one` over two shares, the second in a child when a fork is usable."""
+def _planned(output: Path, planned: Plan, shown: str, *, check: bool, schema: bool) -> Outcome:
     if schema:
         k8s_schema.prepare(planned.manifests)
-    if not forked.usable():
-        done = [one(list(planned.owners))]
-    else:
-        mine, theirs = shares(planned, 2)
-        child = forked.start_value(lambda: one(theirs).plain())
-        try:
-            done = [one(mine)]
-            try:
-                theirs_done = Share.from_plain(child.result())
-            except (TypeError, KeyError, ValueError, AttributeError):
-                # The child said something that is not a share: write that share here.
-                theirs_done = one(theirs)
-            done.append(theirs_done)
-        except BaseException:
-            child.cancel()
-            raise
-    digests: dict[str, str] = {}
-    for share in done:
-        digests.update(share.digests)
-    return digests, done
+    _, theirs = cut(plan_weights(planned), 2)
+    writing = start(output, shown, check=check, schema=schema, keys=theirs, planner=lambda: planned)
+    return writing.finish(planned)
 
 
 def _schema(
@@ -195,10 +293,6 @@ def _schema(
     objects = [owner for path in paths if isinstance(owner := owners[path], Manifest)]
     found, unchecked = k8s_schema.violations(objects, planned.files, shown)
     return found, unchecked, time.perf_counter() - begin
-
-
-def _seconds(done: list[Share]) -> float:
-    return sum(share.schema_seconds for share in done)
 
 
 def _schema_findings(done: list[Share], shown: str) -> list[Diagnostic]:

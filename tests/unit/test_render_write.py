@@ -135,7 +135,8 @@ def cost(owner: Any) -> int:
 def test_shares_are_balanced_by_input_key(pair: tuple[Any, Any], count: int) -> None:
     """Each input key's files lie in one share, the shares hold the inventory's keys in
     order (a cut, not a deal), each holds its part of the keyed work to within one key's
-    work, and files of no key are dealt so that no share has more than one above another."""
+    work, and the files of no key (cluster-wide files, kustomizations) are all in the first
+    share, the one this process writes."""
     roster, k8s = pair
     planned = plan(build(roster, k8s, CONFIG), load(), sources=SOURCES, output=SHOWN)
     order, sources, owners = planned.order, planned.sources, planned.owners
@@ -156,7 +157,7 @@ def test_shares_are_balanced_by_input_key(pair: tuple[Any, Any], count: int) -> 
         work = sum(cost(owners[path]) for path in share if sources[path] in order)
         assert abs(work * count - total) < max(largest, 1) * count, (work, total, largest)
     keyless = [sum(1 for path in share if sources[path] not in order) for share in dealt]
-    assert max(keyless) - min(keyless) <= 1
+    assert keyless[1:] == [0] * (count - 1)
 
 
 def test_two_shares_of_a_real_plan() -> None:
@@ -509,3 +510,130 @@ def test_compare_reports_each_modified_missing_and_orphan_file(
     assert multiset(outcome.drift) == multiset(write.compare(output, emit(planned), SHOWN))
     assert outcome.digests == emit(planned).digests
     assert snapshot(output) == before
+
+
+# --- start: a child that plans only its own keys, before the whole tree is planned ----------
+
+
+@given(strategies.valid_inputs(), st.floats(min_value=0.0, max_value=1.0))
+def test_last_takes_a_run_at_the_end_of_the_inventory(pair: tuple[Any, Any], part: float) -> None:
+    """`last` picks a run of keys at the end of inventory order holding about `part` of the
+    estimated work, to within one key's work."""
+    inventory = build(*pair, CONFIG)
+    weights = render_write.key_weights(inventory)
+    keys = render_write.last(weights, part)
+    chosen = [key in keys for key, _ in weights]
+    assert chosen == sorted(chosen)  # a run at the end: no key chosen before an unchosen one
+    total = sum(weight for _, weight in weights)
+    taken = sum(weight for key, weight in weights if key in keys)
+    largest = max((weight for _, weight in weights), default=0)
+    assert abs(taken - part * total) <= largest
+
+
+def test_a_subset_plans_exactly_the_files_of_its_keys() -> None:
+    """Planning the inventory of some keys gives exactly those keys' files of the whole plan,
+    byte for byte: what a child that plans for itself writes is what the whole plan holds."""
+    inventory = build(ROSTER, K8S, CONFIG)
+    whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
+    keys = frozenset({"k8s_users.cleo", f"roster.users.{inventory.roster[0].os_user}"})
+    part = plan(render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN)
+    mine = {p for p in part.owners if part.sources[p] in keys}
+    assert mine == {p for p in whole.owners if whole.sources[p] in keys}
+    assert len(mine) > 10
+    for path in mine:
+        assert part.files[path] == whole.files[path]
+
+
+@linux_only
+@pytest.mark.parametrize("check", [False, True])
+def test_a_child_started_before_the_plan_writes_the_same_tree(
+    tmp_path: Path, writers: Path, check: bool
+) -> None:
+    """`start` with a child that plans only its keys, then `finish` with the whole plan: the
+    tree (or, with `check`, the comparison) is what the one-process writer gives, and the
+    child wrote exactly its keys' files."""
+    assert forked.usable(), "another thread is running: the fork path would not be exercised"
+    inventory = build(ROSTER, K8S, CONFIG)
+    keys = render_write.last(render_write.key_weights(inventory), 0.6)
+    assert keys
+    one = tmp_path / "one"
+    whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
+    expected = write.write(one, emit(whole))
+    output = one if check else tmp_path / "two"
+    if check:  # one file edited: the comparison must say so, from either process
+        edited = next(p for p in whole.owners if whole.sources[p] in keys)
+        (one / edited).write_text("edited\n", encoding="utf-8")
+    writing = render_write.start(
+        output,
+        SHOWN,
+        check=check,
+        schema=True,
+        keys=keys,
+        planner=lambda: plan(
+            render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN
+        ),
+    )
+    log_before = calls(writers) if writers.exists() else []
+    outcome = writing.finish(plan(inventory, load(), sources=SOURCES, output=SHOWN))
+    assert outcome.digests == emit(whole).digests
+    assert multiset(outcome.schema or []) == multiset(
+        k8s_schema.check(whole.manifests, whole.files, SHOWN)
+    )
+    if check:
+        assert [(d.code, d.location.path) for d in outcome.drift] == [
+            ("render-modified", f"{SHOWN}/{edited}")
+        ]
+        return
+    assert outcome.staged is not None
+    assert outcome.staged.commit() == expected
+    assert contents(tmp_path / "two") == contents(one)
+    children = [(pid, paths) for pid, paths in calls(writers)[len(log_before) :]]
+    theirs = sorted(p for p in whole.owners if whole.sources[p] in keys)
+    assert [sorted(paths) for pid, paths in children if pid != os.getpid()] == [theirs]
+
+
+@linux_only
+def test_a_child_that_planned_something_else_is_not_trusted(tmp_path: Path) -> None:
+    """A child whose share is not exactly the files of its keys (here it planned one key too
+    few) is overruled: this process writes that share itself, and the tree is still right."""
+    inventory = build(ROSTER, K8S, CONFIG)
+    keys = render_write.last(render_write.key_weights(inventory), 0.6)
+    fewer = frozenset(sorted(keys)[1:])
+    assert fewer != keys
+    whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
+    writing = render_write.start(
+        tmp_path / "two",
+        SHOWN,
+        check=False,
+        schema=False,
+        keys=keys,
+        planner=lambda: plan(
+            render_write.subset(inventory, fewer), load(), sources=SOURCES, output=SHOWN
+        ),
+    )
+    outcome = writing.finish(whole)
+    assert outcome.staged is not None
+    outcome.staged.commit()
+    write.write(tmp_path / "one", emit(whole))
+    assert contents(tmp_path / "two") == contents(tmp_path / "one")
+
+
+def test_cancel_removes_what_was_staged(tmp_path: Path) -> None:
+    """A render that stops after `start` (its checks failed, or it was interrupted) leaves no
+    staging folder and no child behind."""
+    inventory = build(ROSTER, K8S, CONFIG)
+    keys = render_write.last(render_write.key_weights(inventory), 0.6)
+    writing = render_write.start(
+        tmp_path / "out",
+        SHOWN,
+        check=False,
+        schema=False,
+        keys=keys,
+        planner=lambda: plan(
+            render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN
+        ),
+    )
+    writing.cancel()
+    assert not list(tmp_path.glob("out*"))
+    if writing.child is not None:
+        assert writing.child.pid is None

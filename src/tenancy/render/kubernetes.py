@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from tenancy import quantity
 from tenancy.model import Inventory, K8sUser, Manifest
 from tenancy.render.profiles import Profiles
+from tenancy.render.yaml import Shared
 
 MANAGED = {"app.kubernetes.io/managed-by": "tenancy"}
 RBAC = "rbac.authorization.k8s.io"
@@ -184,7 +185,7 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         "policyTypes": ["Ingress"],
     }
     deny = {"podSelector": {}, "policyTypes": ["Egress", "Ingress"]}
-    return _Shared({"hard": hard}, deny, dns, ingress)
+    return _Shared(Shared({"hard": hard}), Shared(deny), Shared(dns), Shared(ingress))
 
 
 class _UserParts(NamedTuple):
@@ -228,31 +229,36 @@ def _user_parts(
         ("allow-dns", shared.dns),
         (
             "allow-same-tenant",
-            {
-                "egress": [{"to": [same_tenant]}],
-                "ingress": [{"from": [same_tenant]}],
-                "podSelector": {},
-                "policyTypes": ["Egress", "Ingress"],
-            },
+            Shared(
+                {
+                    "egress": [{"to": [same_tenant]}],
+                    "ingress": [{"from": [same_tenant]}],
+                    "podSelector": {},
+                    "policyTypes": ["Egress", "Ingress"],
+                }
+            ),
         ),
     ]
     if user.domains:
         network.append(("allow-ingress-controller", shared.ingress))
     role = settings["tiers"]["namespace-owner"]["namespace_role"]
     return _UserParts(
-        labels=metadata("", **tenant)["labels"],
-        namespace_labels=metadata("", **namespace_labels)["labels"],
-        annotations={
-            # Never pruned: removing a namespace deletes its workloads and volumes (seed hole 4).
-            "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
-            "kustomize.toolkit.fluxcd.io/prune": "disabled",
-            "tenancy.io/owner": user.email,
-        },
-        quota=_quota_spec(user),
-        limits=_limit_range_spec(user, settings),
+        labels=Shared(metadata("", **tenant)["labels"]),
+        namespace_labels=Shared(metadata("", **namespace_labels)["labels"]),
+        annotations=Shared(
+            {
+                # Never pruned: removing a namespace deletes its workloads and volumes (seed
+                # hole 4).
+                "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+                "kustomize.toolkit.fluxcd.io/prune": "disabled",
+                "tenancy.io/owner": user.email,
+            }
+        ),
+        quota=Shared(_quota_spec(user)),
+        limits=Shared(_limit_range_spec(user, settings)),
         network=network,
         binding=f"tenancy-namespace-owner-{slug(user.key)}",
-        role_ref={"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
+        role_ref=Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role}),
         subjects=[subject(user, inventory.config.identity_prefix)],
     )
 
