@@ -261,7 +261,7 @@ def render_vault_layer(
             )
         seen[manifest.path] = manifest.source
     rendered = Rendered(
-        files={path: item.text for path, item in sorted(review.items())},
+        files={path: item.written() for path, item in sorted(review.items())},
         manifests=tuple(operator),
         sources={path: item.source for path, item in review.items()},
         data={path: item.body for path, item in review.items() if item.body is not None},

@@ -219,7 +219,7 @@ def _text(owner: Owner, names: dict[str, str]) -> str:
     if isinstance(owner, Manifest):
         return dump(owner.body, header_source(owner.source, names))
     if isinstance(owner, vault.Review):
-        return owner.text
+        return owner.written()
     return kustomization(owner)
 
 
@@ -234,7 +234,7 @@ def emit(planned: Plan, *, text: bool = True) -> Rendered:
             if text:
                 files[path] = dump(owner.body, header_source(owner.source, names))
         elif isinstance(owner, vault.Review):
-            files[path] = owner.text
+            files[path] = owner.written()
         else:
             files[path] = kustomization(owner)
     digests: dict[str, str] = {}

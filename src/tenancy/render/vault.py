@@ -48,12 +48,18 @@ def workstation_policy(row: RosterUser, profiles: Profiles) -> tuple[str, dict[s
 
 
 class Review(NamedTuple):
-    """A review file: its text, the input key that produced it, and for YAML files the data
-    the text was dumped from (the audit reads that rather than parsing 12,000 files back)."""
+    """A review file: its text (an HCL policy) or the data its YAML is written from (a role,
+    an entity), and the input key that produced it. The audit reads a YAML file's data rather
+    than parsing 20,000 files back, and the YAML itself is written only by the writers of the
+    tree (`written`), not when the render is planned."""
 
-    text: str
+    text: str  # the HCL text; "" for a YAML file
     source: str
     body: dict[str, Any] | None = None
+    header: str = ""  # the input file a YAML file's header names
+
+    def written(self) -> str:
+        return self.text if self.body is None else dump(self.body, self.header)
 
 
 def render(
@@ -113,7 +119,7 @@ def render(
                 "token_ttl": deployer["token_ttl"],
             }
             path = f"vault/kubernetes-auth/role-{ns}-deployer.yaml"
-            files[path] = Review(dump(role, k8s_source), key, role)
+            files[path] = Review("", key, role, k8s_source)
             operator(
                 obj(
                     VCO,
@@ -142,7 +148,7 @@ def render(
             "policies": [name],
         }
         path = f"vault/identity/entity-{slug(user.key)}.yaml"
-        files[path] = Review(dump(entity, k8s_source), key, entity)
+        files[path] = Review("", key, entity, k8s_source)
         operator(
             obj(
                 VCO,
