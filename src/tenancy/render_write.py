@@ -165,6 +165,9 @@ class Writing:
     keys: frozenset[str]
     target: write.Target | None
     child: forked.Value | None
+    #: What the previous render wrote (its INDEX.json), read before the plan: at 10,000
+    #: users reading it costs 100 MB for a moment, better spent before the plan is built.
+    previous: frozenset[str] = frozenset()
 
     def finish(self, planned: Plan) -> Outcome:
         """Write this process's files (all but the child's), take the child's, and finish
@@ -192,7 +195,8 @@ class Writing:
             index_digests, index_drift = write.compare_part(self.output, index, self.shown)
             digests.update(index_digests)
             drift = [d for share in done for d in share.drift]
-            drift += [*index_drift, *write.orphans(self.output, set(digests), self.shown)]
+            gone = write.orphans(self.output, set(digests), self.shown, self.previous)
+            drift += [*index_drift, *gone]
             return Outcome(digests, drift, found, seconds)
         part = write.write_part(self.target, index)
         digests[INDEX] = part.digests[INDEX]
@@ -245,7 +249,8 @@ def start(
     other CPU while this process plans the whole tree, and its plan is its own memory rather
     than pages it shares with this process. Without a usable fork, `finish` writes it all."""
     target = None if check else write.begin(output)
-    writing = Writing(output, shown, check, schema, frozenset(), target, None)
+    previous = target.previous if target is not None else frozenset(write.owned(output))
+    writing = Writing(output, shown, check, schema, frozenset(), target, None, previous)
     if not keys or not forked.usable():
         return writing
 
