@@ -195,17 +195,18 @@ _policy_name(p) := _field(_vault_policies[p], "name")
 
 # The distinct paths the rules look at closer: those with a glob, and those
 # whose first segment is (or is a glob that can match) sys, identity or auth.
-# One regex over all paths as JSON costs less than a builtin call per path.
-_path_json := json.marshal({grant.path | some p in _policies; some grant in _vault_policies[p].paths})
+# One regex over the policies as JSON costs less than a rule per grant (only a
+# grant's `path` key is followed by a string there).
+_policies_json := json.marshal(_vault_policies)
 
 _glob_paths contains path if {
-	some s in regex.find_n(`"(?:[^"\\]|\\.)*[*+](?:[^"\\]|\\.)*"`, _path_json, -1)
-	path := json.unmarshal(s)
+	some m in regex.find_all_string_submatch_n(`"path":("(?:[^"\\]|\\.)*[*+](?:[^"\\]|\\.)*")`, _policies_json, -1)
+	path := json.unmarshal(m[1])
 }
 
 _area_paths contains path if {
-	some s in regex.find_n(`"/?(?:sys|identity|auth|\+|[^"\\/]*\*)(?:/(?:[^"\\]|\\.)*)?"`, _path_json, -1)
-	path := json.unmarshal(s)
+	some m in regex.find_all_string_submatch_n(`"path":("/?(?:sys|identity|auth|\+|[^"\\/]*\*)(?:/(?:[^"\\]|\\.)*)?")`, _policies_json, -1)
+	path := json.unmarshal(m[1])
 }
 
 _suspect_paths := _glob_paths | _area_paths
