@@ -330,7 +330,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         )
         began = time.perf_counter()
         with stopwatch.lap("write"):
-            outcome = writing.finish(planned)
+            outcome = writing.finish(planned, stopwatch)
         staged = outcome.staged
         if outcome.schema is not None:
             stopwatch.record("k8s schema", began, outcome.schema_seconds)

@@ -14,6 +14,7 @@ buffers are flushed twice, no atexit handler of the parent runs.
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import sys
 import threading
@@ -66,13 +67,16 @@ def start(works: list[Work]) -> Forked:
     is any work), else run them now."""
     if not works or not usable():
         return here(works)
-    pid, fd = _fork(lambda: json.dumps([[plain(d) for d in work()] for work in works]))
+    pid, fd = _fork(lambda: json.dumps([[plain(d) for d in work()] for work in works]).encode())
     return Forked(works, pid=pid, fd=fd)
 
 
 @dataclass
 class Value:
-    """One computation with a JSON result, running in a child (or done): `result` waits.
+    """One computation with a plain result (dicts, lists, strings, numbers), running in a
+    child (or done): `result` waits. The result comes through `marshal`, the interpreter's
+    own format for such values: this parent and its forked child are the same interpreter,
+    and it reads 100,000 digests ten times faster than JSON does.
 
     Its work must be safe to run a second time after a child that died half-way (the parent
     then runs it itself), as the writing of one part of a tree is."""
@@ -91,8 +95,8 @@ class Value:
             ok = status == 0
             if ok:
                 try:
-                    found = json.loads(payload)
-                except ValueError:
+                    found = marshal.loads(payload)
+                except (ValueError, EOFError, TypeError):
                     ok = False
             self.value = found if ok else self.work()
             self.done = True
@@ -107,11 +111,11 @@ def start_value(work: Callable[[], Any]) -> Value:
     """Start `work` in a child when that is safe, else run it now."""
     if not usable():
         return Value(work, done=True, value=work())
-    pid, fd = _fork(lambda: json.dumps(work()))
+    pid, fd = _fork(lambda: marshal.dumps(work()))
     return Value(work, pid=pid, fd=fd)
 
 
-def _fork(produce: Callable[[], str]) -> tuple[int, int]:
+def _fork(produce: Callable[[], bytes]) -> tuple[int, int]:
     """A child that sends `produce()` down a pipe and leaves: its pid and the pipe's end."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -121,7 +125,7 @@ def _fork(produce: Callable[[], str]) -> tuple[int, int]:
         status = 1
         try:
             os.close(read_fd)
-            view = memoryview(produce().encode())
+            view = memoryview(produce())
             while view:
                 view = view[os.write(write_fd, view) :]
             status = 0
