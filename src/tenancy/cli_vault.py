@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from tenancy import app, app_vault
+from tenancy import app
 from tenancy.cli_options import input_options
 
 FORMATS = ("text", "json")
@@ -86,6 +86,8 @@ def _pull(
     kv_path: str | None,
     kv_field: str | None,
 ) -> None:
+    from tenancy import app_vault  # imported only when a vault command runs: start-up time
+
     params = app_vault.PullParams(
         inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
         vault=app_vault.VaultParams(
@@ -141,6 +143,8 @@ def _plan(
     adopt: bool,
     exit_code: bool = False,
 ) -> None:
+    from tenancy import app_vault  # imported only when a vault command runs: start-up time
+
     params = app_vault.PlanParams(
         inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
         vault=app_vault.VaultParams(

@@ -184,3 +184,11 @@ def test_json_contract() -> None:
     assert document["max_severity"] == "critical"
     change = document["people"][0]["changes"][0]
     assert set(change) == {"kind", "detail", "before", "after", "severity"}
+
+
+def test_the_cli_offers_every_level_for_fail_on() -> None:
+    """`--fail-on` offers exactly the diff's levels, in order (the CLI writes them out)."""
+    from tenancy.cli import FAIL_LEVELS
+    from tenancy.diff import LEVELS
+
+    assert FAIL_LEVELS == LEVELS
