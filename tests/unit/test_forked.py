@@ -103,8 +103,10 @@ def test_child_sending_garbage_falls_back() -> None:
 
 
 @linux_only
-def test_cancel_kills_a_running_child(tmp_path: Path) -> None:
-    """cancel() ends a child that would sleep a minute, at once, and reaps it."""
+@pytest.mark.parametrize("kind", ["findings", "value"])
+def test_cancel_kills_a_running_child(tmp_path: Path, kind: str) -> None:
+    """cancel() ends a child that would sleep a minute, at once, and reaps it (no zombie),
+    whether it computes findings (`start`) or a value (`start_value`)."""
     started = tmp_path / "started"
 
     def work() -> list[Diagnostic]:
@@ -112,7 +114,9 @@ def test_cancel_kills_a_running_child(tmp_path: Path) -> None:
         time.sleep(60)
         return []
 
-    running = forked.start([work])
+    running: forked.Forked | forked.Value = (
+        forked.start([work]) if kind == "findings" else forked.start_value(work)
+    )
     pid = running.pid
     assert pid is not None
     deadline = time.monotonic() + 5
@@ -123,8 +127,10 @@ def test_cancel_kills_a_running_child(tmp_path: Path) -> None:
     running.cancel()
     assert time.monotonic() - begin < 2
     assert running.pid is None and running.fd is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped already
     with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # killed and reaped: no such process (not even a zombie)
+        os.kill(pid, 0)  # no such process, not even a zombie
 
 
 def test_without_fork_the_works_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,33 +238,6 @@ def test_start_value_does_not_believe_a_child_sending_garbage(
     assert running.pid is not None and len(pipes) == 1
     assert running.result() == VALUE
     assert ran_in.read_text() == str(parent)
-
-
-@linux_only
-def test_cancel_kills_a_running_value_child(tmp_path: Path) -> None:
-    """cancel() ends a child that would sleep a minute, at once, and reaps it (no zombie)."""
-    started = tmp_path / "started"
-
-    def work() -> int:
-        started.write_text("yes")
-        time.sleep(60)
-        return 1
-
-    running = forked.start_value(work)
-    pid = running.pid
-    assert pid is not None
-    deadline = time.monotonic() + 5
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert started.exists(), "the child never started its work"
-    begin = time.monotonic()
-    running.cancel()
-    assert time.monotonic() - begin < 2
-    assert running.pid is None and running.fd is None
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # killed and reaped already
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
 
 
 def test_without_fork_start_value_computes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tenancy import forked, k8s_schema, render_write, write
 from tenancy.errors import Diagnostic
-from tenancy.model import Config, Manifest, build
+from tenancy.model import Config, Inventory, Manifest, build
 from tenancy.render import INDEX, Plan, Texts, emit, plan
 from tenancy.render.profiles import load
 from tests import strategies
@@ -515,6 +515,30 @@ def test_compare_reports_each_modified_missing_and_orphan_file(
 # --- start: a child that plans only its own keys, before the whole tree is planned ----------
 
 
+def started(
+    output: Path,
+    inventory: Inventory,
+    keys: frozenset[str],
+    *,
+    check: bool = False,
+    schema: bool = False,
+    planned_keys: frozenset[str] | None = None,
+) -> render_write.Writing:
+    """`render_write.start` as `render` calls it: a child that plans `planned_keys` (its
+    `keys` unless told otherwise) and writes the files of `keys`."""
+    wanted = keys if planned_keys is None else planned_keys
+    return render_write.start(
+        output,
+        SHOWN,
+        check=check,
+        schema=schema,
+        keys=keys,
+        planner=lambda: plan(
+            render_write.subset(inventory, wanted), load(), sources=SOURCES, output=SHOWN
+        ),
+    )
+
+
 @given(strategies.valid_inputs(), st.floats(min_value=0.0, max_value=1.0))
 def test_last_takes_a_run_at_the_end_of_the_inventory(pair: tuple[Any, Any], part: float) -> None:
     """`last` picks a run of keys at the end of inventory order holding about `part` of the
@@ -563,16 +587,7 @@ def test_a_child_started_before_the_plan_writes_the_same_tree(
     if check:  # one file edited: the comparison must say so, from either process
         edited = next(p for p in whole.owners if whole.sources[p] in keys)
         (one / edited).write_text("edited\n", encoding="utf-8")
-    writing = render_write.start(
-        output,
-        SHOWN,
-        check=check,
-        schema=True,
-        keys=keys,
-        planner=lambda: plan(
-            render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN
-        ),
-    )
+    writing = started(output, inventory, keys, check=check, schema=True)
     log_before = calls(writers) if writers.exists() else []
     outcome = writing.finish(plan(inventory, load(), sources=SOURCES, output=SHOWN))
     assert outcome.digests == emit(whole).digests
@@ -601,16 +616,7 @@ def test_a_child_that_planned_something_else_is_not_trusted(tmp_path: Path) -> N
     fewer = frozenset(sorted(keys)[1:])
     assert fewer != keys
     whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
-    writing = render_write.start(
-        tmp_path / "two",
-        SHOWN,
-        check=False,
-        schema=False,
-        keys=keys,
-        planner=lambda: plan(
-            render_write.subset(inventory, fewer), load(), sources=SOURCES, output=SHOWN
-        ),
-    )
+    writing = started(tmp_path / "two", inventory, keys, planned_keys=fewer)
     outcome = writing.finish(whole)
     assert outcome.staged is not None
     outcome.staged.commit()
@@ -623,16 +629,7 @@ def test_cancel_removes_what_was_staged(tmp_path: Path) -> None:
     staging folder and no child behind."""
     inventory = build(ROSTER, K8S, CONFIG)
     keys = render_write.last(render_write.key_weights(inventory), 0.6)
-    writing = render_write.start(
-        tmp_path / "out",
-        SHOWN,
-        check=False,
-        schema=False,
-        keys=keys,
-        planner=lambda: plan(
-            render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN
-        ),
-    )
+    writing = started(tmp_path / "out", inventory, keys)
     writing.cancel()
     assert not list(tmp_path.glob("out*"))
     if writing.child is not None:
