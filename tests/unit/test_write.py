@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tenancy.errors import RepoError
 from tenancy.render import INDEX, Rendered
-from tenancy.write import begin, compare, end, recover, write, write_part
+from tenancy.write import begin, compare, end, owned, recover, write, write_part
 
 
 def tree(files: dict[str, str]) -> Rendered:
@@ -217,3 +218,16 @@ def test_write_part_refuses_a_path_with_dot_dot(tmp_path: Path, path: str) -> No
     target.discard()
     assert not (tmp_path / "work" / "out.tenancy-new").exists()
     assert not out.exists()
+
+
+def test_owned_reads_every_name_of_the_index(tmp_path: Path) -> None:
+    """The previous render's files are exactly INDEX.json's names, odd ones included (a name
+    holding NUL, which no render writes, is kept whole)."""
+    names = ["a.yaml", "b/c.yaml", "odd\u0000name", 'quote"d.yaml']
+    files = {name: {"sha256": "0" * 64, "source": "render"} for name in names}
+    (tmp_path / INDEX).write_text(json.dumps({"files": files, "generator": "tenancy"}))
+    assert owned(tmp_path) == {*names, INDEX}
+    (tmp_path / INDEX).write_text(json.dumps({"files": {}, "generator": "tenancy"}))
+    assert owned(tmp_path) == {INDEX}
+    (tmp_path / INDEX).write_text("not json")
+    assert owned(tmp_path) == set()
