@@ -228,7 +228,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     from tenancy.cache import Cache
     from tenancy.model import build
     from tenancy.render import plan as plan_tree
-    from tenancy.render import profiles
+    from tenancy.render import profiles, subset
     from tenancy.render_checks import Running, schema_key, start_checks
 
     with stopwatch.lap("validate"):
@@ -304,15 +304,24 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         check=params.check,
         schema=schema_known is None,
         keys=keys,
-        planner=lambda: plan_tree(
-            render_write.subset(inventory, keys), profile, sources=sources, output=shown
-        ),
+        planner=lambda: plan_tree(subset(inventory, keys), profile, sources=sources, output=shown),
     )
+    # This process plans the child's objects thin (no bodies), but for the kinds the checks
+    # read: the child writes them, from its own plan.
+    kinds = policies.kinds("rendered")
+    thin = writing.keys if kinds is not None else frozenset()
     running: Running | None = None
     staged: write.Staged | None = None
     try:
         with stopwatch.lap("plan"):
-            planned = plan_tree(inventory, profile, sources=sources, output=shown)
+            planned = plan_tree(
+                inventory,
+                profile,
+                sources=sources,
+                output=shown,
+                thin=thin,
+                keep=kinds or frozenset(),
+            )
         problems = list(planned.problems)
         # The checks start from the plan, in another child, while the tree is written.
         running = start_checks(

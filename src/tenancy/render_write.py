@@ -5,7 +5,7 @@ Writing a tree is turning every object into YAML, hashing it and putting it on d
 one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split by input
 key: a forked child (`tenancy.forked.start_value`) writes the files of a run of keys, this
 process the rest, then INDEX.json from both shares' digests. `render` starts the child before
-it plans the tree (`start`): the child plans only its own keys (`subset`), on the other CPU,
+it plans the tree (`start`): the child plans only its own keys (`render.subset`), on the other CPU,
 while this process plans the whole tree for the checks and its own share. Each share streams:
 a file's text is made, hashed, written and dropped, so no process holds the whole tree's text.
 The Kubernetes schema check runs in the same pass over each share's objects, where the objects
@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,15 +145,6 @@ def shares(planned: Plan, count: int) -> list[list[str]]:
     return dealt
 
 
-def subset(inventory: Inventory, keys: frozenset[str]) -> Inventory:
-    """The inventory of only these input keys: planned, it gives exactly their files."""
-    return replace(
-        inventory,
-        users=tuple(u for u in inventory.users if f"k8s_users.{u.key}" in keys),
-        roster=tuple(r for r in inventory.roster if f"roster.users.{r.os_user}" in keys),
-    )
-
-
 @dataclass
 class Writing:
     """A tree being written (or compared) by this process and, for the files of `keys`, a
@@ -169,6 +160,8 @@ class Writing:
     #: What the previous render wrote (its INDEX.json), read before the plan: at 10,000
     #: users reading it costs 100 MB for a moment, better spent before the plan is built.
     previous: frozenset[str] = frozenset()
+    #: The plan the child writes from (of `keys`), made again here if the child fails.
+    planner: Callable[[], Plan] | None = None
 
     def finish(self, planned: Plan, stopwatch: Stopwatch | None = None) -> Outcome:
         """Write this process's files (all but the child's), take the child's, and finish
@@ -214,7 +207,7 @@ class Writing:
 
     def _take(self, planned: Plan, theirs: list[str]) -> Share:
         """The child's share; written here instead when there was no child, or it said
-        something else than exactly these files (it died, or planned differently)."""
+        something else than exactly these files (it died, or its answer is not a share)."""
         if self.child is not None:
             try:
                 share = Share.from_plain(self.child.result())
@@ -222,7 +215,12 @@ class Writing:
                 share = None
             if share is not None and share.digests.keys() == set(theirs):
                 return share
-        return self._one(planned, theirs)
+        # From the child's own plan: the whole plan may hold the child's objects thin.
+        own = self.planner() if self.planner is not None else planned
+        paths = [path for path, key in own.sources.items() if key in self.keys]
+        if set(paths) != set(theirs):
+            raise RuntimeError("the writer's plan and the whole plan disagree on its files")
+        return self._one(own, paths)
 
     def _one(self, planned: Plan, paths: list[str]) -> Share:
         if self.target is None:
@@ -253,12 +251,12 @@ def start(
     """Get ready to write (`check`: compare) a tree, and start a child that writes the files
     of `keys` from the plan `planner` makes for it; `Writing.finish` does the rest.
 
-    Started before the whole tree is planned, the child plans only its keys (`subset`) on the
+    Started before the whole tree is planned, the child plans only its keys (`render.subset`) on the
     other CPU while this process plans the whole tree, and its plan is its own memory rather
     than pages it shares with this process. Without a usable fork, `finish` writes it all."""
     target = None if check else write.begin(output)
     previous = target.previous if target is not None else frozenset(write.owned(output))
-    writing = Writing(output, shown, check, schema, frozenset(), target, None, previous)
+    writing = Writing(output, shown, check, schema, frozenset(), target, None, previous, planner)
     if not keys or not forked.usable():
         return writing
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tenancy import forked, k8s_schema, render_write, write
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, Inventory, Manifest, build
-from tenancy.render import INDEX, Plan, Texts, emit, plan
+from tenancy.render import INDEX, Plan, Texts, emit, plan, subset
 from tenancy.render.profiles import load
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
@@ -30,6 +30,7 @@ from tests.fixtures import ROSTER, SOURCES
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="the writers fork only on Linux")
 
 CONFIG = Config(zones=("example.org",))
+RBAC = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
 SHOWN = "out"
 K8S: dict[str, Any] = {
     "cleo": {
@@ -533,9 +534,7 @@ def started(
         check=check,
         schema=schema,
         keys=keys,
-        planner=lambda: plan(
-            render_write.subset(inventory, wanted), load(), sources=SOURCES, output=SHOWN
-        ),
+        planner=lambda: plan(subset(inventory, wanted), load(), sources=SOURCES, output=SHOWN),
     )
 
 
@@ -560,7 +559,7 @@ def test_a_subset_plans_exactly_the_files_of_its_keys() -> None:
     inventory = build(ROSTER, K8S, CONFIG)
     whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
     keys = frozenset({"k8s_users.cleo", f"roster.users.{inventory.roster[0].os_user}"})
-    part = plan(render_write.subset(inventory, keys), load(), sources=SOURCES, output=SHOWN)
+    part = plan(subset(inventory, keys), load(), sources=SOURCES, output=SHOWN)
     mine = {p for p in part.owners if part.sources[p] in keys}
     assert mine == {p for p in whole.owners if whole.sources[p] in keys}
     assert len(mine) > 10
@@ -608,20 +607,52 @@ def test_a_child_started_before_the_plan_writes_the_same_tree(
 
 
 @linux_only
-def test_a_child_that_planned_something_else_is_not_trusted(tmp_path: Path) -> None:
+def test_a_child_that_planned_something_else_is_refused(tmp_path: Path) -> None:
     """A child whose share is not exactly the files of its keys (here it planned one key too
-    few) is overruled: this process writes that share itself, and the tree is still right."""
+    few) is not trusted, and neither is its plan: the render stops with an error, nothing is
+    staged and the output is untouched."""
     inventory = build(ROSTER, K8S, CONFIG)
     keys = render_write.last(render_write.key_weights(inventory), 0.6)
     fewer = frozenset(sorted(keys)[1:])
     assert fewer != keys
     whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
-    writing = started(tmp_path / "two", inventory, keys, planned_keys=fewer)
-    outcome = writing.finish(whole)
+    write.write(tmp_path / "out", emit(whole))
+    before = snapshot(tmp_path / "out")
+    writing = started(tmp_path / "out", inventory, keys, planned_keys=fewer)
+    with pytest.raises(RuntimeError, match="disagree"):
+        writing.finish(whole)
+    assert snapshot(tmp_path / "out") == before
+    assert not list(tmp_path.glob("out.tenancy-*"))
+
+
+@linux_only
+def test_a_child_that_died_is_written_here_from_its_own_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the child dies, this process writes the child's share from the child's plan
+    (the whole plan holds those objects thin), and the tree is the one-process writer's."""
+    inventory = build(ROSTER, K8S, CONFIG)
+    keys = render_write.last(render_write.key_weights(inventory), 0.6)
+    parent = os.getpid()
+    real = render_write.Writing._one
+
+    def dies_in_child(self: render_write.Writing, planned: Plan, paths: list[str]) -> Any:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(self, planned, paths)
+
+    monkeypatch.setattr(render_write.Writing, "_one", dies_in_child)
+    writing = started(tmp_path / "two", inventory, keys, schema=True)
+    thin = plan(inventory, load(), sources=SOURCES, output=SHOWN, thin=writing.keys, keep=RBAC)
+    outcome = writing.finish(thin)
     assert outcome.staged is not None
     outcome.staged.commit()
+    whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)
     write.write(tmp_path / "one", emit(whole))
     assert contents(tmp_path / "two") == contents(tmp_path / "one")
+    assert multiset(outcome.schema or []) == multiset(
+        k8s_schema.check(whole.manifests, whole.files, SHOWN)
+    )
 
 
 def test_cancel_removes_what_was_staged(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
 from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
@@ -90,16 +91,29 @@ class Texts(Mapping[str, str]):
     already, a few kustomizations, the files a finding points at), so they write just those,
     with the same emitter and therefore the same bytes."""
 
-    def __init__(self, owners: dict[str, Owner], names: dict[str, str]) -> None:
+    def __init__(
+        self,
+        owners: dict[str, Owner],
+        names: dict[str, str],
+        fill: Callable[[str], Plan] | None = None,
+    ) -> None:
         self._owners = owners
         self._names = names
+        self._fill = fill  # an input key's own plan, for the objects planned thin
         self._written: dict[str, str] = {}
         self._sorted: list[str] | None = None
 
     def __getitem__(self, path: str) -> str:
         text = self._written.get(path)
         if text is None:
-            text = self._written[path] = _text(self._owners[path], self._names)
+            owner = self._owners[path]
+            if isinstance(owner, Manifest) and owner.body is kubernetes.THIN:
+                if self._fill is None:
+                    raise KeyError(path)
+                text = self._fill(owner.source).files[path]
+            else:
+                text = _text(owner, self._names)
+            self._written[path] = text
         return text
 
     def __contains__(self, path: object) -> bool:
@@ -153,14 +167,19 @@ def plan(
     sources: dict[str, str],
     output: str = "manifests",
     text: bool = True,
+    thin: frozenset[str] = frozenset(),
+    keep: frozenset[str] = frozenset(),
 ) -> Plan:
     """Every object and file of the tree, without writing the Kubernetes YAML yet.
 
-    `text=False` plans no kustomizations (see `render`)."""
+    `text=False` plans no kustomizations (see `render`). The namespaced objects of the input
+    keys in `thin` are planned without their bodies, except those of the kinds in `keep`
+    (see `kubernetes.namespaces`): another process writes their files, and asking `files`
+    for one plans its key alone."""
     manifests: list[Manifest] = [
         *kubernetes.cluster_roles(profiles),
         *kubernetes.user_bindings(inventory, profiles),
-        *kubernetes.namespaces(inventory, profiles),
+        *kubernetes.namespaces(inventory, profiles, thin=thin, keep=keep),
     ]
     review, operator = vault.render(inventory, profiles, sources)
     manifests += operator
@@ -185,6 +204,11 @@ def plan(
     for manifest in manifests:
         if owners[manifest.path] is manifest:
             by_kind.setdefault(manifest.kind, []).append(manifest)
+
+    @cache
+    def fill(key: str) -> Plan:
+        return plan(subset(inventory, frozenset({key})), profiles, sources=sources, output=output)
+
     return Plan(
         manifests=tuple(manifests),
         owners=owners,
@@ -193,7 +217,7 @@ def plan(
         data=data,
         problems=tuple(problems),
         names=sources,
-        files=Texts(owners, sources),
+        files=Texts(owners, sources, fill if thin else None),
         order={
             key: index
             for index, key in enumerate(
@@ -208,6 +232,15 @@ def plan(
     )
 
 
+def subset(inventory: Inventory, keys: frozenset[str]) -> Inventory:
+    """The inventory of only these input keys: planned, it gives exactly their files."""
+    return replace(
+        inventory,
+        users=tuple(u for u in inventory.users if f"k8s_users.{u.key}" in keys),
+        roster=tuple(r for r in inventory.roster if f"roster.users.{r.os_user}" in keys),
+    )
+
+
 def texts(planned: Plan, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
     """Each path's text, written now and not kept: a writer streams them to disk."""
     owners, names = planned.owners, planned.names
@@ -217,6 +250,8 @@ def texts(planned: Plan, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 def _text(owner: Owner, names: dict[str, str]) -> str:
     if isinstance(owner, Manifest):
+        if owner.body is kubernetes.THIN:
+            raise ValueError(f"{owner.path} was planned thin: its key's own plan writes it")
         return dump(owner.body, header_source(owner.source, names))
     if isinstance(owner, vault.Review):
         return owner.written()

@@ -84,22 +84,76 @@ def user_bindings(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
     return out
 
 
-def namespaces(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
+#: The body of an object planned but not built (`namespaces`, `thin`). Never written: the
+#: writers and `render.Texts` refuse it.
+THIN: dict[str, Any] = {}
+
+#: The kinds `namespaces` can plan thin; a thin plan that must keep any of them is not thin.
+THINNABLE = frozenset({"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Certificate"})
+
+#: The network policies of every namespace, and the one added when the user has domains.
+NETWORK_POLICIES = ("default-deny", "allow-dns", "allow-same-tenant")
+INGRESS_POLICY = "allow-ingress-controller"
+
+
+def namespaces(
+    inventory: Inventory,
+    profiles: Profiles,
+    *,
+    thin: frozenset[str] = frozenset(),
+    keep: frozenset[str] = frozenset(),
+) -> list[Manifest]:
     """Everything inside each namespace a namespace-owner owns.
 
     What does not depend on the namespace is built once per user (the labels, the quota, the
     policies' specs) and what depends on neither once per render, and shared by the objects:
     nothing changes a body once it is built, and 10,000 users' 160,000 objects fit in a third
-    less memory this way (every process that reads them copies the pages they are on)."""
+    less memory this way (every process that reads them copies the pages they are on).
+
+    For the input keys in `thin`, only the objects of the kinds in `keep` are built; the
+    others get the `THIN` body: `render` plans them so (their paths and names are exact) when
+    another process writes them, and this one needs only what its checks read."""
     out: list[Manifest] = []
     settings = profiles.settings
     shared = _shared_specs(settings)
+    role = settings["tiers"]["namespace-owner"]["namespace_role"]
+    thin = thin if keep.isdisjoint(THINNABLE) else frozenset()
     for user in inventory.users:
         if user.role != "namespace-owner" or user.quota is None:
             continue
-        parts = _user_parts(user, inventory, settings, shared)
         folder = f"kubernetes/tenants/{slug(user.key)}"
         source = f"k8s_users.{user.key}"
+        binding = f"tenancy-namespace-owner-{slug(user.key)}"
+        if source in thin:
+            labels = Shared(metadata("", **_tenant_labels(user))["labels"])
+            role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
+            subjects = [subject(user, inventory.config.identity_prefix)]
+            names = [*NETWORK_POLICIES, *([INGRESS_POLICY] if user.domains else [])]
+            for index, namespace in enumerate(user.namespaces):
+                entries = [
+                    ("Namespace", namespace),
+                    ("ResourceQuota", "user-quota"),
+                    ("ResourceQuota", "object-quota"),
+                    ("LimitRange", "defaults"),
+                    *(("NetworkPolicy", name) for name in names),
+                    ("RoleBinding", binding),
+                ]
+                if user.domains and index == 0:
+                    entries.append(("Certificate", f"tls-{slug(user.key)}"))
+                for kind, name in entries:
+                    body = THIN
+                    if kind in keep:  # a RoleBinding: the others are THINNABLE
+                        meta = {"name": name, "namespace": namespace, "labels": labels}
+                        body = {
+                            "apiVersion": f"{RBAC}/v1",
+                            "kind": kind,
+                            "metadata": meta,
+                            "roleRef": role_ref,
+                            "subjects": subjects,
+                        }
+                    out.append(_placed(folder, namespace, kind, name, body, source))
+            continue
+        parts = _user_parts(user, inventory, settings, shared)
         for index, namespace in enumerate(user.namespaces):
             bodies = [
                 obj("v1", "Namespace", parts.namespace_meta(namespace)),
@@ -113,7 +167,7 @@ def namespaces(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
                 parts.body(
                     f"{RBAC}/v1",
                     "RoleBinding",
-                    parts.binding,
+                    binding,
                     namespace,
                     roleRef=parts.role_ref,
                     subjects=parts.subjects,
@@ -124,17 +178,21 @@ def namespaces(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
                 bodies.append(_certificate(user, namespace, settings))
             for body in bodies:
                 kind, name = body["kind"], body["metadata"]["name"]
-                out.append(
-                    Manifest(
-                        path=f"{folder}/{namespace}/{kind.lower()}-{name}.yaml",
-                        kind=kind,
-                        name=name,
-                        namespace=None if kind == "Namespace" else namespace,
-                        body=body,
-                        source=source,
-                    )
-                )
+                out.append(_placed(folder, namespace, kind, name, body, source))
     return out
+
+
+def _placed(
+    folder: str, namespace: str, kind: str, name: str, body: dict[str, Any], source: str
+) -> Manifest:
+    return Manifest(
+        path=f"{folder}/{namespace}/{kind.lower()}-{name}.yaml",
+        kind=kind,
+        name=name,
+        namespace=None if kind == "Namespace" else namespace,
+        body=body,
+        source=source,
+    )
 
 
 NETWORKING = "networking.k8s.io/v1"
@@ -197,7 +255,6 @@ class _UserParts(NamedTuple):
     quota: dict[str, Any]
     limits: dict[str, Any]
     network: list[tuple[str, dict[str, Any]]]
-    binding: str
     role_ref: dict[str, str]
     subjects: list[dict[str, str]]
 
@@ -224,11 +281,12 @@ def _user_parts(
         namespace_labels[f"pod-security.kubernetes.io/{mode}"] = level
         namespace_labels[f"pod-security.kubernetes.io/{mode}-version"] = version
     same_tenant = {"namespaceSelector": {"matchLabels": {"tenancy.io/tenant": slug(user.key)}}}
+    deny, dns, same = NETWORK_POLICIES
     network = [
-        ("default-deny", shared.deny),
-        ("allow-dns", shared.dns),
+        (deny, shared.deny),
+        (dns, shared.dns),
         (
-            "allow-same-tenant",
+            same,
             Shared(
                 {
                     "egress": [{"to": [same_tenant]}],
@@ -240,7 +298,7 @@ def _user_parts(
         ),
     ]
     if user.domains:
-        network.append(("allow-ingress-controller", shared.ingress))
+        network.append((INGRESS_POLICY, shared.ingress))
     role = settings["tiers"]["namespace-owner"]["namespace_role"]
     return _UserParts(
         labels=Shared(metadata("", **tenant)["labels"]),
@@ -257,7 +315,6 @@ def _user_parts(
         quota=Shared(_quota_spec(user)),
         limits=Shared(_limit_range_spec(user, settings)),
         network=network,
-        binding=f"tenancy-namespace-owner-{slug(user.key)}",
         role_ref=Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role}),
         subjects=[subject(user, inventory.config.identity_prefix)],
     )
