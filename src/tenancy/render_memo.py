@@ -15,6 +15,8 @@ The inputs are still loaded and validated on every run: the memo starts after va
 from __future__ import annotations
 
 import json
+import marshal
+import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,21 +70,29 @@ def render_key(
     )
 
 
+#: What a memo file starts with: its format and the interpreter that wrote it (marshal's format
+#: belongs to the interpreter; another one misses rather than misreads).
+HEADER = f"tenancy-render-memo 2 python {sys.version_info[0]}.{sys.version_info[1]}\n".encode()
+
+
 def recall(store: memo.Cache, entry: str) -> Known | None:
-    data: Any = store.load(KIND, entry)
+    data = store.load_bytes(KIND, entry)
+    if data is None or not data.startswith(HEADER):
+        return None
     try:
-        digests = data["digests"]
-        if not isinstance(digests, dict) or INDEX not in digests:
-            return None
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
-            return None
-    except (KeyError, TypeError):
+        digests: Any = marshal.loads(data[len(HEADER) :])
+    except (ValueError, EOFError, TypeError):  # cut short or corrupt: a miss
+        return None
+    if not isinstance(digests, dict) or INDEX not in digests:
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
         return None
     return Known(digests=digests)
 
 
 def remember(store: memo.Cache, entry: str, digests: dict[str, str]) -> None:
-    """Store a render's file digests (INDEX.json's included) under its key."""
+    """Store a render's file digests (INDEX.json's included) under its key. In marshal, the
+    interpreter's own format: 220,000 digests take 0.02 s to write, where JSON takes 0.25 s."""
     if INDEX not in digests:
         return  # rendered without text (`diff`): nothing a later run could compare against
-    store.store(KIND, entry, {"digests": digests}, keep=KEEP)
+    store.store_bytes(KIND, entry, HEADER + marshal.dumps(digests), keep=KEEP)

@@ -205,3 +205,22 @@ def test_no_home_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(Path, "home", staticmethod(nowhere))
     assert default_root() is None
+
+
+def test_bytes_entries_are_stored_whole_and_pruned_with_the_rest(tmp_path: Path) -> None:
+    """store_bytes writes a file that load_bytes reads back as it was; a kind keeps its
+    newest entries whichever way they were written; a disabled cache stores nothing."""
+    cache = Cache(tmp_path)
+    cache.store_bytes("render", "a", b"\x00\x01 first", keep=2)
+    assert cache.load_bytes("render", "a") == b"\x00\x01 first"
+    assert cache.load_bytes("render", "missing") is None
+    assert not list((tmp_path / "render").glob(".*.tmp"))
+    os.utime(tmp_path / "render" / "a.bin", ns=(1, 1))  # the oldest
+    Cache(tmp_path).store("render", "b", {"json": True}, keep=2)
+    Cache(tmp_path).store_bytes("render", "c", b"c", keep=2)
+    assert cache.load_bytes("render", "a") is None  # pruned: the oldest of three
+    assert Cache(tmp_path).load("render", "b") == {"json": True}
+    assert Cache(tmp_path).load_bytes("render", "c") == b"c"
+    off = Cache(None)
+    off.store_bytes("render", "x", b"y")
+    assert off.load_bytes("render", "x") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
@@ -164,11 +165,24 @@ def test_malformed_memo_is_not_recalled(tmp_path: Path, data: object) -> None:
     assert render_memo.recall(store, "entry") is None
 
 
-def test_corrupt_memo_file_is_not_recalled(tmp_path: Path) -> None:
-    """A truncated memo file is a miss."""
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda data: data[:100],  # cut short inside the digests
+        lambda data: data[: len(render_memo.HEADER)],  # nothing after the header
+        lambda data: data.replace(b"python", b"pyth0n", 1),  # another interpreter's
+        lambda data: render_memo.HEADER + marshal.dumps(["not", "a", "dict"]),
+        lambda data: render_memo.HEADER + marshal.dumps({"a": "b"}),  # no INDEX.json
+        lambda data: render_memo.HEADER + marshal.dumps({INDEX: 1}),  # not a digest
+        lambda data: render_memo.HEADER + b"\xff" * 50,  # not marshal at all
+    ],
+)
+def test_corrupt_memo_file_is_not_recalled(tmp_path: Path, spoil: Any) -> None:
+    """A memo file cut short, garbled, of another interpreter or of the wrong shape is a miss."""
     store = Cache(tmp_path)
     tree = rendered()
     render_memo.remember(store, "entry", tree.digests)
-    path = tmp_path / render_memo.KIND / "entry.json"
-    path.write_text(path.read_text()[:100])
+    assert render_memo.recall(store, "entry") == render_memo.Known(tree.digests)
+    path = tmp_path / render_memo.KIND / "entry.bin"
+    path.write_bytes(spoil(path.read_bytes()))
     assert render_memo.recall(store, "entry") is None
