@@ -1,9 +1,10 @@
-"""Run computations that return findings in a forked child while this process goes on. Shell.
+"""Run computations in a forked child while this process goes on. Shell.
 
 The audit of a large render is seconds of work inside regorus, which holds the GIL throughout,
-so a thread cannot overlap it with anything. A forked child can: it sees the rendered tree
-as it is (copy-on-write, nothing to send), evaluates, and sends back only its findings as
-JSON, while the parent validates schemas and writes files on the other CPU.
+and writing a tree is seconds of Python, so threads cannot overlap them. A forked child can:
+it sees the plan as it is (copy-on-write, nothing to send), works, and sends back only its
+findings (`start`, as JSON) or a small value (`start_value`, in marshal), while this process
+writes files on the other CPU.
 
 Only where `fork` is safe to use this way (Linux: no other threads are running at this point
 of a render); elsewhere, and whenever the child fails to report, the work runs in-process, so
