@@ -79,7 +79,6 @@ class Known:
     """The checks' findings for this exact tree, from the memo: nothing runs."""
 
     found: list[Diagnostic]
-    schema_wanted: bool = False
 
     def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
         return list(self.found)
@@ -98,10 +97,6 @@ class Started:
     child: forked.Forked
     schema_known: list[Diagnostic] | None
     remember_schema: Callable[[list[Diagnostic]], None]
-
-    @property
-    def schema_wanted(self) -> bool:
-        return self.schema_known is None
 
     def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
         try:

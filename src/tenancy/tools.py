@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tenancy import cache as memo
@@ -473,8 +473,6 @@ def _kustomize_judge(output: str, root: str, what: str = "kubectl kustomize") ->
         if result.returncode == 0:
             return []
         message = f"{what} failed: {result.stderr.strip()[:300]}"
-        if not root:  # a batch: the tree as a whole
-            return [replace(_failed(output, "", message), location=Location(output))]
         return [_failed(output, root, message)]
 
     return judge
@@ -510,8 +508,9 @@ def _structure(
 
 
 def _failed(output: str, folder: str, message: str) -> Diagnostic:
+    """At the folder's kustomization, or at the output for a batch (no folder)."""
     return Diagnostic(
-        location=Location(f"{output}/{folder}/kustomization.yaml"),
+        location=Location(f"{output}/{folder}/kustomization.yaml" if folder else output),
         severity="error",
         code="kustomize-build-failed",
         message=message,

@@ -49,8 +49,8 @@ class Tree(Protocol):
     @property
     def data(self) -> dict[str, dict[str, Any]]: ...
     def objects(self, kinds: frozenset[str] | None) -> list[Manifest]:
-        """The objects whose file is in the tree (the first of two that collide), of `kinds`
-        (all when None), in install order."""
+        """The objects of `kinds` (all when None) whose file is in the tree, in install order
+        (a plan leaves out the second of two objects that collide on one path)."""
         ...
 
     def vault_paths(self) -> list[str]:
