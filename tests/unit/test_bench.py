@@ -241,3 +241,26 @@ def test_render_memory_verdict_is_judged_on_the_larger_number(
     [memory] = [line for line in lines if "peak memory" in line]
     assert memory.startswith(verdict)
     assert f"users: {judged} (" in memory
+
+
+def test_disk_settles_at_once_when_creating_files_costs_what_it_costs_in_ram(
+    tmp_path: Path,
+) -> None:
+    """Both probes on one file system cost about the same: the first probe settles."""
+    disk = render._Disk(tmp_path / "disk", tmp_path / "ram")
+    disk.settle()
+    assert len(disk.probes) == 1
+    assert (tmp_path / "disk" / "probe-0" / "d199").is_dir()
+    assert "1 probes" in disk.summary()
+
+
+def test_disk_settle_gives_up_after_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that never settles (no ratio is small enough) is waited for only `limit` s."""
+    monkeypatch.setattr(render, "SETTLED_RATIO", 0.0)
+    monkeypatch.setattr(render.time, "sleep", lambda _: None)
+    disk = render._Disk(tmp_path / "disk", tmp_path / "ram")
+    disk.settle(limit=0.0)
+    assert len(disk.probes) == 1
+    assert disk.waited > 0
