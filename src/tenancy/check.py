@@ -70,19 +70,36 @@ def check(
 ) -> Checked:
     """Run every stage that can run; `engine=None` stops after the schema stage."""
     documents, diagnostics = load_inputs(files, config)
+    diagnostics += policy_stage(documents, files, config, engine=engine, policies=policies)
+    return Checked(
+        report=conclude(files, diagnostics, config, waivers=waivers, today=today),
+        documents=documents,
+    )
+
+
+def policy_stage(
+    documents: Mapping[InputName, Document],
+    files: Sequence[InputFile],
+    config: Config,
+    *,
+    engine: PolicyEngine | None,
+    policies: PolicySet | None,
+) -> list[Diagnostic]:
+    """The policy findings, when every input loaded clean; else why the policies did not run.
+
+    A stage of its own so that `render` can run it beside the work that needs only the
+    schema-valid documents (its findings decide whether that work is kept)."""
     wanted = {file.name for file in files}
     if engine is not None and policies is not None and set(documents) == wanted and documents:
-        diagnostics.extend(
-            evaluate(
-                engine,
-                policies,
-                policy_input(documents, config),
-                locator(documents),
-                fallback=Location(files[0].shown),
-            )
+        return evaluate(
+            engine,
+            policies,
+            policy_input(documents, config),
+            locator(documents),
+            fallback=Location(files[0].shown),
         )
-    elif engine is not None and documents != {} and set(documents) != wanted:
-        diagnostics.append(
+    if engine is not None and documents != {} and set(documents) != wanted:
+        return [
             Diagnostic(
                 location=Location(files[0].shown),
                 severity="info",
@@ -90,23 +107,30 @@ def check(
                 message="policy checks did not run: fix the errors above first",
                 source="policy",
             )
-        )
+        ]
+    return []
+
+
+def conclude(
+    files: Sequence[InputFile],
+    diagnostics: Sequence[Diagnostic],
+    config: Config,
+    *,
+    waivers: InputFile | None = None,
+    today: datetime.date | None = None,
+) -> Report:
+    """The report of every stage's findings, with the waivers applied."""
+    found = list(diagnostics)
     shown = [file.shown for file in files]
     if waivers is not None:
-        diagnostics.extend(waivers.problems)
+        found.extend(waivers.problems)
         document = None
         if waivers.raw is not None:
             document, problems = parse_bytes(waivers.shown, waivers.raw, max_depth=config.max_depth)
-            diagnostics.extend(problems)
-        diagnostics = apply_waivers(diagnostics, document, today or datetime.date.today())
+            found.extend(problems)
+        found = apply_waivers(found, document, today or datetime.date.today())
         shown.append(waivers.shown)
-    return Checked(
-        report=Report(
-            diagnostics=tuple(sort_diagnostics(diagnostics)),
-            files=tuple(shown),
-        ),
-        documents=documents,
-    )
+    return Report(diagnostics=tuple(sort_diagnostics(found)), files=tuple(shown))
 
 
 def policy_input(documents: Mapping[InputName, Document], config: Config) -> dict[str, Any]:

@@ -124,3 +124,47 @@ def test_site_settings_override_the_profiles(run: RunCli, workdir: Path) -> None
     assert "kind: Issuer\n" in cert and "name: internal-ca" in cert
     appset = (workdir / "manifests/sync/argocd/applicationset-tenancy.yaml").read_text()
     assert "repoURL: 'https://git.corp.example/platform/tenants.git'" in appset
+
+
+def test_inputs_a_policy_rejects_render_nothing(run: RunCli, workdir: Path) -> None:
+    """Schema-valid inputs that a policy rejects (one namespace claimed by two users): the
+    policy's finding is reported where it is, and neither `render` nor `--check` touches the
+    tree rendered before (the policies judge beside the render; their verdict comes first)."""
+    write(workdir, "r.yaml", ROSTER)
+    write(workdir, "k.yaml", K8S)
+    args = ("render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out")
+    assert run(*args).exit_code == 0
+    before = {p: p.read_bytes() for p in (workdir / "out").rglob("*") if p.is_file()}
+    entries = sorted(p.name for p in workdir.iterdir())
+    k8s = write(
+        workdir,
+        "k.yaml",
+        K8S + "dana: {role: namespace-owner, email: d@example.org, namespaces: [cleo]}\n",
+    )
+    lines = k8s.read_text().splitlines()
+    dana = next(number for number, line in enumerate(lines, 1) if line.startswith("dana:"))
+    for extra in ((), ("--check",)):
+        result = run(*args, *extra, "-f", "json")
+        assert result.exit_code == 1
+        found = json.loads(result.stdout)["diagnostics"]
+        claimed = [d for d in found if d["code"] == "namespace-claimed-twice"]
+        assert [(d["file"], d["line"]) for d in claimed] == [("k.yaml", dana)]
+        assert not [d for d in found if d["code"].startswith("render-")]
+        assert {p: p.read_bytes() for p in (workdir / "out").rglob("*") if p.is_file()} == before
+        assert sorted(p.name for p in workdir.iterdir()) == entries
+
+
+def test_a_render_reports_the_policies_warnings(run: RunCli, workdir: Path) -> None:
+    """A policy warning (a roster row whose cluster user is not there yet) does not stop the
+    render, and is in its report."""
+    write(
+        workdir,
+        "r.yaml",
+        ROSTER + "  ivo: {authentik_user: ivo1, k8s_user: ivo, tier: namespace-owner, "
+        "namespaces: [ivo]}\n",
+    )
+    write(workdir, "k.yaml", K8S)
+    result = run("render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out")
+    assert result.exit_code == 0
+    assert "grant-pending" in result.output
+    assert (workdir / "out/kubernetes/tenants/cleo/cleo/namespace-cleo.yaml").exists()

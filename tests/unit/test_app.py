@@ -1,0 +1,45 @@
+"""The shell's own pieces of `render` that are more than wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenancy import app, files, forked
+from tenancy.check import load_inputs, policy_stage
+
+ROSTER = """\
+users:
+  cleom: {authentik_user: cleo98, k8s_user: cleo, tier: namespace-owner, namespaces: [cleo]}
+"""
+#: dana claims cleo's namespace: `names` reports it, at dana's claim.
+K8S = """\
+cleo: {role: namespace-owner, email: cleo98@example.org, namespaces: [cleo]}
+dana: {role: namespace-owner, email: d@example.org, namespaces: [cleo]}
+"""
+
+
+@pytest.mark.parametrize("child", ["reports", "is killed"])
+def test_policies_judged_apart_find_what_they_find_in_process(workdir: Path, child: str) -> None:
+    """The policy stage in a child gives the in-process findings; a child that dies is
+    replaced by the work done here, from the inputs loaded again (this process let go of the
+    parsed documents at the fork)."""
+    (workdir / "r.yaml").write_text(ROSTER)
+    (workdir / "k.yaml").write_text(K8S)
+    params = app.InputParams(config=None, roster=Path("r.yaml"), k8s_users=Path("k.yaml"))
+    config, problems = app.load_config(params)
+    assert config is not None and not problems
+    policies = files.read_policies(app.policy_dirs(config))
+    engine = app.build_engine("embedded", None, policies)
+    inputs = app.read_inputs(config)
+    documents, _ = load_inputs(inputs, config)
+    expected = policy_stage(documents, inputs, config, engine=engine, policies=policies)
+    assert "namespace-claimed-twice" in {d.code for d in expected}
+
+    judging = app._judge_apart(documents, inputs, config, engine, policies)
+    assert (judging.pid is not None) == forked.usable()
+    if child == "is killed":
+        judging.cancel()  # as a child that died before it reported: nothing to read
+    [found] = judging.result()
+    assert found == expected
