@@ -103,7 +103,17 @@ def audit(
     config: Config,
     output: str,
 ) -> list[Diagnostic]:
-    data = audit_input(rendered, inventory, config, policies.kinds("rendered"))
+    kinds = policies.kinds("rendered")
+    # The engine gets the input made on demand, and lets go of it once read; findings are
+    # placed in the same input made again (the plan makes it the same), which a clean render,
+    # with no findings, never needs.
+    placed: dict[str, Any] = {}
+
+    def data() -> dict[str, Any]:
+        if not placed:
+            placed.update(audit_input(rendered, inventory, config, kinds))
+        return placed
+
     documents: dict[str, Document | None] = {}
 
     def document(path: str) -> Document | None:
@@ -115,7 +125,7 @@ def audit(
         if len(path) < 2 or not isinstance(path[1], int):
             return None
         section, index, rest = path[0], path[1], list(path[2:])
-        items = data.get(str(section))
+        items = data().get(str(section))
         if not isinstance(items, list) or not 0 <= index < len(items):
             return None
         file = items[index]["file"]
@@ -130,7 +140,14 @@ def audit(
             return _hcl_location(rendered.files[file], f"{output}/{file}", items[index], rest)
         return None
 
-    return evaluate(engine, policies, data, locate, stage="rendered", fallback=Location(output))
+    return evaluate(
+        engine,
+        policies,
+        lambda: audit_input(rendered, inventory, config, kinds),
+        locate,
+        stage="rendered",
+        fallback=Location(output),
+    )
 
 
 def _hcl_location(text: str, shown: str, policy: dict[str, Any], rest: list[Any]) -> Location:

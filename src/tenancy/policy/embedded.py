@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tenancy.errors import PolicyEngineError
-from tenancy.policy import canonical
+from tenancy.policy import Input, canonical, made
 
 # regorus appends a Rust backtrace to every error message when this is 1 (it is on some hosts).
 os.environ["RUST_BACKTRACE"] = "0"
@@ -35,8 +35,8 @@ class EmbeddedEngine:
             except RuntimeError as exc:
                 raise PolicyEngineError(f"policy {path} does not compile:{_clean(exc)}") from exc
 
-    def query(self, refs: Sequence[str], input: Mapping[str, Any]) -> dict[str, Any]:
-        self._engine.set_input_json(json.dumps(input))
+    def query(self, refs: Sequence[str], input: Input) -> dict[str, Any]:
+        self._engine.set_input_json(json.dumps(made(input)))
         results: dict[str, Any] = {}
         for ref in refs:
             try:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tenancy.errors import PolicyEngineError
-from tenancy.policy import canonical
+from tenancy.policy import Input, canonical, made
 
 MISSING_SUPPORT_MESSAGE = (
     "--engine opa needs the optional dependency opa-python-client: pip install 'tenancy[opa]'"
@@ -67,21 +67,22 @@ class OpaServerEngine:
             except ValueError as exc:  # a non-JSON error body: not an OPA server
                 raise PolicyEngineError(f"{self._url} did not answer like OPA: {exc}") from exc
 
-    def query(self, refs: Sequence[str], input: Mapping[str, Any]) -> dict[str, Any]:
+    def query(self, refs: Sequence[str], input: Input) -> dict[str, Any]:
         import requests
 
         packages = sorted({ref.rsplit(".", 1)[0] for ref in refs})
+        document = dict(made(input))  # made once for all the packages
         results: dict[str, Any] = {}
         for package in packages:
             try:
-                body = self._client.query_rule(dict(input), package)
+                body = self._client.query_rule(document, package)
             except requests.RequestException as exc:
                 raise PolicyEngineError(f"OPA query data.{package} failed: {exc}") from exc
-            document = body.get("result")
-            if not isinstance(document, dict):
+            result = body.get("result")
+            if not isinstance(result, dict):
                 continue
             for ref in refs:
                 head, _, rule = ref.rpartition(".")
-                if head == package and rule in document:
-                    results[ref] = canonical(document[rule])
+                if head == package and rule in result:
+                    results[ref] = canonical(result[rule])
         return results
