@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from tenancy.k8s_schema import check, schema_file
+import jsonschema_rs
+import yaml
+
+from tenancy.k8s_schema import (
+    DEFAULT_VERSION,
+    _definitions,
+    _fast,
+    check,
+    reachable,
+    schema_file,
+    schema_root,
+)
 from tenancy.model import Manifest
 from tenancy.render.yaml import dump
 
@@ -72,3 +85,46 @@ def test_custom_resources_are_reported_unchecked() -> None:
     (info,) = check([m], texts, "out")
     assert info.severity == "info"
     assert "cert-manager.io/v1/Certificate" in info.message
+
+
+def _objects_of_this_repository() -> list[dict[str, Any]]:
+    """Every rendered object of the committed tree that has a Kubernetes schema."""
+    root = Path(__file__).resolve().parents[2] / "manifests" / "kubernetes"
+    loaded = [yaml.safe_load(path.read_text()) for path in sorted(root.rglob("*.yaml"))]
+    return [body for body in loaded if isinstance(body, dict) and "metadata" in body]
+
+
+def _mutants(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object with an unknown field at each level of its metadata and spec, and with a
+    wrong type in each top-level field."""
+    out = []
+    for key in ("metadata", "spec"):
+        if isinstance(body.get(key), dict):
+            out.append({**body, key: {**body[key], "bogus": 1}})
+    for key, value in body.items():
+        if key not in ("apiVersion", "kind"):
+            out.append({**body, key: 7 if not isinstance(value, int) else "seven"})
+    return out
+
+
+def test_each_kind_is_judged_with_only_the_definitions_it_reaches() -> None:
+    """A validator given only the definitions its kind reaches says what one given all of them
+    says, on every object of the committed render and on broken copies of each."""
+    root = schema_root()
+    assert root is not None, "kubernetes-validate's schemas are a dependency"
+    definitions = _definitions(str(root), DEFAULT_VERSION)
+    objects = _objects_of_this_repository()
+    assert {body["kind"] for body in objects} >= {"Namespace", "RoleBinding", "NetworkPolicy"}
+    for body in objects:
+        m, _ = manifest(body)
+        file = schema_file(m)
+        trimmed = _fast(str(root), DEFAULT_VERSION, file)
+        if trimmed is None:
+            continue  # a custom resource
+        schema = json.loads((root / f"v{DEFAULT_VERSION}-local-strict" / file).read_text())
+        everything = jsonschema_rs.validator_for(schema, retriever=lambda _uri: definitions)
+        assert len(reachable(schema, definitions["$defs"])) < len(definitions["$defs"]) / 10
+        for candidate in [body, *_mutants(body)]:
+            assert trimmed.is_valid(candidate) == everything.is_valid(candidate), candidate
+        assert trimmed.is_valid(body)
+        assert not any(trimmed.is_valid(mutant) for mutant in _mutants(body)[:1])
