@@ -496,13 +496,15 @@ def _structure(
         folder, _, name = path.rpartition("/")
         if name.endswith(".yaml") and name != "kustomization.yaml":
             by_folder.setdefault(folder, set()).add(name)
+    nothing: set[str] = set()
     for folder, resources in listed.items():
         entries = set(resources)
-        for entry in sorted(entries):
-            child = f"{folder}/{entry}"
-            if child not in files and child not in listed:
+        # A listed entry is a file of the folder or a folder with a kustomization of its own.
+        missing = entries - by_folder.get(folder, nothing)
+        for entry in sorted(e for e in missing if f"{folder}/{e}" not in listed):
+            if f"{folder}/{entry}" not in files:
                 problems.append(_failed(output, folder, f"lists {entry}, which does not exist"))
-        for name in sorted(by_folder.get(folder, set()) - entries):
+        for name in sorted(by_folder.get(folder, nothing) - entries):
             problems.append(_failed(output, folder, f"does not list {name}, so it is never synced"))
     return problems
 

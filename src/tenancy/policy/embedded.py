@@ -36,7 +36,10 @@ class EmbeddedEngine:
                 raise PolicyEngineError(f"policy {path} does not compile:{_clean(exc)}") from exc
 
     def query(self, refs: Sequence[str], input: Input) -> dict[str, Any]:
-        self._engine.set_input_json(json.dumps(made(input)))
+        # A policy input is a tree of plain values: no cycles to look for, no spaces to write.
+        text = json.dumps(made(input), check_circular=False, separators=(",", ":"))
+        self._engine.set_input_json(text)
+        del text  # the engine has its own copy
         results: dict[str, Any] = {}
         for ref in refs:
             try:
