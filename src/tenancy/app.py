@@ -273,7 +273,9 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     # The policies judge the inputs in a child while this process goes on with the render
     # (at 10,000 users they take 0.6 s of the CPU that is otherwise idle here); nothing is
     # swapped in before their verdict, and a render they reject is thrown away.
-    judging = _judge_apart(documents, inputs, config, engine, policies)
+    judging = _judge_apart(
+        documents, inputs, config, engine, policies, fork=params.engine == "embedded"
+    )
     # The parsed inputs (with every value's position) are not needed past the model: freed
     # here, their memory holds part of the plan instead (30 MB at 10,000 users).
     del documents
@@ -423,12 +425,15 @@ def _judge_apart(
     config: Config,
     engine: PolicyEngine,
     policies: PolicySet,
+    *,
+    fork: bool = True,
 ) -> Forked:
     """The policy stage over `documents`, started in a child (`tenancy.forked`).
 
     The child judges the documents as they are at the fork; this process lets go of them at
     once (they are 30 MB at 10,000 users). Should the child fail, its work is done here from
-    the inputs' bytes, loaded again."""
+    the inputs' bytes, loaded again. With `fork` false (an OPA server's client: its open
+    connections must not be shared by two processes) the policies judge here and now."""
     from tenancy import forked
 
     held = [documents]
@@ -437,7 +442,7 @@ def _judge_apart(
         loaded = held[0] if held else load_inputs(inputs, config)[0]
         return policy_stage(loaded, inputs, config, engine=engine, policies=policies)
 
-    judging = forked.start([judge])
+    judging = forked.start([judge]) if fork else forked.here([judge])
     held.clear()
     return judging
 

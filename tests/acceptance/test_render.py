@@ -168,3 +168,37 @@ def test_a_render_reports_the_policies_warnings(run: RunCli, workdir: Path) -> N
     assert result.exit_code == 0
     assert "grant-pending" in result.output
     assert (workdir / "out/kubernetes/tenants/cleo/cleo/namespace-cleo.yaml").exists()
+
+
+def test_render_with_an_opa_server(run: RunCli, workdir: Path, opa_url: str) -> None:
+    """`--engine opa` renders the tree the embedded engine renders, and its policies reject
+    what the embedded engine's reject (they judge in-process: a server's connections are not
+    shared with a child)."""
+    write(workdir, "r.yaml", ROSTER)
+    write(workdir, "k.yaml", K8S)
+    inputs = ("--roster", "r.yaml", "--k8s-users", "k.yaml")
+    assert run("render", *inputs, "-o", "embedded").exit_code == 0
+    server = ("--engine", "opa", "--opa-url", opa_url)
+    assert run("render", *inputs, *server, "-o", "served").exit_code == 0
+    tree = {
+        side: {
+            p.relative_to(workdir / side): p.read_bytes()
+            for p in (workdir / side).rglob("*")
+            if p.is_file()
+        }
+        for side in ("embedded", "served")
+    }
+    index = Path("INDEX.json")
+    assert tree["embedded"].keys() == tree["served"].keys()
+    different = [p for p in tree["embedded"] if tree["embedded"][p] != tree["served"][p]]
+    # The output path is written into the sync objects and the index; nothing else differs.
+    assert all("sync" in p.parts or p == index for p in different)
+    write(
+        workdir,
+        "k.yaml",
+        K8S + "dana: {role: namespace-owner, email: d@example.org, namespaces: [cleo]}\n",
+    )
+    result = run("render", *inputs, *server, "-o", "served", "-f", "json")
+    assert result.exit_code == 1
+    codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert "namespace-claimed-twice" in codes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,11 +21,9 @@ dana: {role: namespace-owner, email: d@example.org, namespaces: [cleo]}
 """
 
 
-@pytest.mark.parametrize("child", ["reports", "is killed"])
-def test_policies_judged_apart_find_what_they_find_in_process(workdir: Path, child: str) -> None:
-    """The policy stage in a child gives the in-process findings; a child that dies is
-    replaced by the work done here, from the inputs loaded again (this process let go of the
-    parsed documents at the fork)."""
+@pytest.fixture
+def loaded(workdir: Path) -> tuple[Any, ...]:
+    """What `_judge_apart` is given: documents, inputs, config, engine, policies."""
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S)
     params = app.InputParams(config=None, roster=Path("r.yaml"), k8s_users=Path("k.yaml"))
@@ -34,12 +33,31 @@ def test_policies_judged_apart_find_what_they_find_in_process(workdir: Path, chi
     engine = app.build_engine("embedded", None, policies)
     inputs = app.read_inputs(config)
     documents, _ = load_inputs(inputs, config)
+    return documents, inputs, config, engine, policies
+
+
+@pytest.mark.parametrize("child", ["reports", "is killed"])
+def test_policies_judged_apart_find_what_they_find_in_process(
+    loaded: tuple[Any, ...], child: str
+) -> None:
+    """The policy stage in a child gives the in-process findings; a child that dies is
+    replaced by the work done here, from the inputs loaded again (this process let go of the
+    parsed documents at the fork)."""
+    documents, inputs, config, engine, policies = loaded
     expected = policy_stage(documents, inputs, config, engine=engine, policies=policies)
     assert "namespace-claimed-twice" in {d.code for d in expected}
 
-    judging = app._judge_apart(documents, inputs, config, engine, policies)
+    judging = app._judge_apart(*loaded)
     assert (judging.pid is not None) == forked.usable()
     if child == "is killed":
         judging.cancel()  # as a child that died before it reported: nothing to read
     [found] = judging.result()
     assert found == expected
+
+
+def test_policies_for_an_opa_server_judge_in_this_process(loaded: tuple[Any, ...]) -> None:
+    """With `fork` false (an OPA server's client) no child is started: the findings are there
+    when `_judge_apart` returns."""
+    judging = app._judge_apart(*loaded, fork=False)
+    assert judging.pid is None and judging.done is not None
+    assert "namespace-claimed-twice" in {d.code for d in judging.done[0]}
