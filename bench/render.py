@@ -45,9 +45,10 @@ samples in `recently_deleted`). That is the harness's own deletions, not tenancy
 
 - no tree on disk is deleted until the suite ends (each run writes into a new directory;
   at 10,000 users the suite keeps about 2 million files, 16 million inodes are free here);
-- before each run that writes, the suite creates 2,000 empty files on the disk and 2,000 in
-  RAM, and waits (up to 420 s) until the disk costs at most `SETTLED_RATIO` times RAM. The
-  probes are reported. Run the bench at least six minutes after deleting large trees.
+- before each run that writes, the suite creates 20,000 empty files in 2,000 folders on the
+  disk and as many in RAM, and waits (up to 420 s) until the disk costs at most
+  `SETTLED_RATIO` times RAM. The probes are reported. The suite's own deletes at its end make
+  the next six minutes slow: run the bench at least six minutes after deleting large trees.
 
 Runs are interleaved round-robin as in the validate suite; one untimed warm-up round first.
 """
@@ -94,6 +95,11 @@ TARGET_RSS_MIB = 1024.0
 #: ends after the kernel's longest recently-deleted window (360 s) and a margin.
 SETTLED_RATIO = 6.0
 SETTLE_LIMIT_SECONDS = 420.0
+#: The settle probe: as many files and folders as a 1,000-user tree (21,881 files in 2,001
+#: folders), so that it lands in as many of the disk's block groups as a render does (a probe of
+#: 2,000 files passed while a render that followed it still met recently freed inodes).
+PROBE_FILES = 20_000
+PROBE_FOLDERS = 2_000
 
 #: Custom resources the rendered tree holds, which have no Kubernetes schema. Given as GVKs
 #: where the kind alone is ambiguous (kustomize's own Kustomization is not an object here).
@@ -310,8 +316,8 @@ def create_cost(folder: Path, files: int, folders: int) -> float:
 
 @dataclass(slots=True)
 class _Disk:
-    """The settle probes: before each run that writes, 2,000 empty files are created on the
-    disk and in RAM, until the disk costs at most `SETTLED_RATIO` times RAM (see the module
+    """The settle probes: before each run that writes, `PROBE_FILES` empty files are created on
+    the disk and in RAM, until the disk costs at most `SETTLED_RATIO` times RAM (see the module
     docstring). Comparing with RAM, measured at the same moment, cancels the VM's speed drift."""
 
     scratch: Path
@@ -324,8 +330,12 @@ class _Disk:
         begin = time.perf_counter()
         while True:
             name = f"probe-{len(self.probes)}"
-            disk = create_cost(self.scratch / name, 2_000, 200)
-            ram = create_cost(self.ram / name, 2_000, 200) if self.ram is not None else None
+            disk = create_cost(self.scratch / name, PROBE_FILES, PROBE_FOLDERS)
+            ram = (
+                create_cost(self.ram / name, PROBE_FILES, PROBE_FOLDERS)
+                if self.ram is not None
+                else None
+            )
             self.probes.append((disk, ram))
             if ram is None or disk <= SETTLED_RATIO * ram:
                 break
@@ -338,7 +348,7 @@ class _Disk:
         disk = [probe for probe, _ in self.probes]
         ratios = [d / r for d, r in self.probes if r]
         text = (
-            f"disk settle probes (2,000 empty files each): {len(disk)} probes, best "
+            f"disk settle probes ({PROBE_FILES:,} empty files each): {len(disk)} probes, best "
             f"{min(disk):.3f} s, worst {max(disk):.3f} s"
         )
         if ratios:
