@@ -89,6 +89,28 @@ def test_literal_block_keeps_text_byte_for_byte() -> None:
     assert yaml.safe_load(out)["spec"]["policy"] == hcl
 
 
+#: Multi-line texts as rendered policies hold them: lines with inner, leading and trailing
+#: blanks, empty lines, quotes and YAML indicators, one final newline (or not).
+lines_text = st.lists(
+    st.text(alphabet=" \t#{}[]:-|>\"'abc=*", max_size=8), min_size=2, max_size=6
+).map("\n".join) | st.lists(st.text(alphabet=" #{}:abc=", max_size=8), min_size=1, max_size=6).map(
+    lambda lines: "\n".join(lines) + "\n"
+)
+
+
+@given(lines_text, st.integers(min_value=0, max_value=3))
+def test_multi_line_text_reads_back_unchanged(text: str, depth: int) -> None:
+    """At any depth, as a literal block or quoted, both loaders read back exactly the text."""
+    document: dict[str, Any] = {"policy": text}
+    for _ in range(depth):
+        document = {"spec": document}
+    out = dump(document, "x")
+    assert yaml.safe_load(out) == document
+    loaded, problems = parse_yaml("x.yaml", out)
+    assert loaded is not None, problems
+    assert loaded.data == document
+
+
 def test_style_matches_kubernetes_conventions() -> None:
     """Lists sit at their key's indent; plain names stay plain; look-alikes are quoted."""
     out = dump(
