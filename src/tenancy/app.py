@@ -385,6 +385,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
         problems += outcome.drift
         problems += running.finish(stopwatch, outcome.schema)
     except BaseException:
+        judging.cancel()  # a no-op once its verdict was taken
         writing.cancel()
         if running is not None:
             running.cancel()

@@ -61,3 +61,34 @@ def test_policies_for_an_opa_server_judge_in_this_process(loaded: tuple[Any, ...
     judging = app._judge_apart(*loaded, fork=False)
     assert judging.pid is None and judging.done is not None
     assert "namespace-claimed-twice" in {d.code for d in judging.done[0]}
+
+
+def test_a_render_that_fails_stops_its_policy_child(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error past the fork (here: the plan) leaves no policy child running."""
+    from click.testing import CliRunner
+
+    from tenancy import render
+    from tenancy.cli import cli
+
+    (workdir / "r.yaml").write_text(ROSTER)
+    (workdir / "k.yaml").write_text(K8S.splitlines()[0] + "\n")
+    started: list[forked.Forked] = []
+    real_start = forked.start
+
+    def start(works: list[Any]) -> forked.Forked:
+        started.append(real_start(works))
+        return started[-1]
+
+    def broken_plan(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the plan broke")
+
+    monkeypatch.setattr(forked, "start", start)
+    monkeypatch.setattr(render, "plan", broken_plan)
+    args = ["render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out", "--no-cache"]
+    with pytest.raises(RuntimeError, match="the plan broke"):
+        CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert started, "the policies were judged in a child"
+    assert all(judging.pid is None for judging in started)
+    assert not (workdir / "out").exists()
