@@ -11,7 +11,6 @@ pattern means, and large instances are never echoed back.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator
 from functools import cache
@@ -36,6 +35,14 @@ _TYPE_NAMES = {
     "boolean": "a boolean (true or false)",
     "null": "null",
 }
+
+
+def _close(word: str, choices: list[str]) -> list[str]:
+    """The choice closest to `word`, if any is close. difflib is imported here: only a document
+    with a misspelt key or value needs it, and every command would pay its import."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1)
 
 
 @cache
@@ -82,7 +89,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
             sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
         )
         for key in _unexpected_keys(error):
-            close = difflib.get_close_matches(key, allowed, n=1)
+            close = _close(key, allowed)
             hint = f"did you mean {close[0]!r}?" if close else _allowed_hint(allowed)
             yield _make(
                 document,
@@ -128,7 +135,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
     if keyword == "enum":
         options = ", ".join(str(v) for v in expected)
         message = f"{where} {shown} is not one of: {options}"
-        close = difflib.get_close_matches(str(value), [str(v) for v in expected], n=1)
+        close = _close(str(value), [str(v) for v in expected])
         hint = f"did you mean {close[0]!r}?" if close else None
     elif keyword == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
