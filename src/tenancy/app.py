@@ -261,20 +261,13 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             sources = input_sources(config)
     except (KeyError, TypeError, ValueError) as exc:
         broken = exc  # only inputs the policies reject can break the model
-    if broken is not None or not Report(diagnostics=tuple(loaded)).ok:
-        # Inputs that did not load clean: judged here and now, as `validate` judges them.
-        with stopwatch.lap("validate"):
-            found = policy_stage(documents, inputs, config, engine=engine, policies=policies)
-            validated = verdict(found)
-        if not validated.ok:
-            return invalid(validated)
-        if broken is not None:
-            raise broken
+    clean = broken is None and Report(diagnostics=tuple(loaded)).ok
     # The policies judge the inputs in a child while this process goes on with the render
     # (at 10,000 users they take 0.6 s of the CPU that is otherwise idle here); nothing is
-    # swapped in before their verdict, and a render they reject is thrown away.
+    # swapped in before their verdict, and a render they reject is thrown away. Inputs that
+    # did not load clean are judged here and now, as `validate` judges them.
     judging = _judge_apart(
-        documents, inputs, config, engine, policies, fork=params.engine == "embedded"
+        documents, inputs, config, engine, policies, fork=clean and params.engine == "embedded"
     )
     # The parsed inputs (with every value's position) are not needed past the model: freed
     # here, their memory holds part of the plan instead (30 MB at 10,000 users).
@@ -288,6 +281,11 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
                 verdicts.append(verdict(judging.result()[0]))
         return verdicts[0]
 
+    if not clean:
+        if not judged().ok:
+            return invalid(judged())
+        if broken is not None:
+            raise broken
     output = params.output or Path(config.output)
     shown = files.display(output)
     store = Cache.from_environment(params.cache)
@@ -433,8 +431,9 @@ def _judge_apart(
 
     The child judges the documents as they are at the fork; this process lets go of them at
     once (they are 30 MB at 10,000 users). Should the child fail, its work is done here from
-    the inputs' bytes, loaded again. With `fork` false (an OPA server's client: its open
-    connections must not be shared by two processes) the policies judge here and now."""
+    the inputs' bytes, loaded again. With `fork` false (an OPA server's client, whose open
+    connections must not be shared by two processes; inputs that did not load clean) the
+    policies judge here and now."""
     from tenancy import forked
 
     held = [documents]
