@@ -1,6 +1,7 @@
 # One entry point for developers and CI. `make install` sets up .venv; `make test` runs everything
-# CI runs. The real Go tools (OPA, Regal; conftest and kubeconform for bench) are built once
-# into .tools/bin from pinned module versions by scripts/build-tools.sh.
+# CI runs. The real Go tools (OPA, Regal, etcd and kube-apiserver for the test cluster; conftest
+# and kubeconform for bench) are built once into .tools/bin from pinned module versions by
+# scripts/build-tools.sh.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -13,7 +14,7 @@ export RUST_BACKTRACE := 0
 $(BIN)/tenancy: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/pip install --quiet -e ".[opa,sync,k8s,tools]" --group dev
+	$(BIN)/pip install --quiet -e ".[opa,sync,k8s,tools,cluster]" --group dev
 	touch $@
 
 # The source is installed editable: its bytecode is compiled here, on every `make install`
@@ -23,7 +24,7 @@ install: $(BIN)/tenancy
 	$(BIN)/python -m compileall -q src >/dev/null
 
 tools:
-	scripts/build-tools.sh opa regal
+	scripts/build-tools.sh opa regal etcd kube-apiserver
 
 lint: install
 	$(BIN)/ruff check src tests bench

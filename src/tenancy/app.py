@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tenancy.forked import Forked
     from tenancy.load import Document
     from tenancy.model import InputName, Inventory, Person
+    from tenancy.render import Rendered
     from tenancy.stopwatch import Stopwatch
 
 
@@ -478,13 +479,13 @@ def _recall(
     return findings, write.compare_digests(output, known.digests, shown)
 
 
-def current_people(params: InputParams) -> dict[str, Person]:
-    from tenancy import access
+def current_render(params: InputParams) -> tuple[Config, Inventory, Rendered]:
+    """Validate and render the working tree in memory (the committed manifests are not read);
+    inputs that do not validate are reported and end the command (exit 1)."""
     from tenancy.model import build
     from tenancy.render import profiles
     from tenancy.render import render as render_tree
 
-    """Validate and render the working tree in memory, and compute everyone's access."""
     config, problems = load_config(params)
     if config is None or config.roster is None or config.k8s_users is None:
         if problems:
@@ -503,6 +504,14 @@ def current_people(params: InputParams) -> dict[str, Person]:
         profiles.with_overrides(profiles.load(), config.render),
         sources=input_sources(config),
     )
+    return config, inventory, rendered
+
+
+def current_people(params: InputParams) -> dict[str, Person]:
+    """Everyone's access, computed from the working tree rendered in memory."""
+    from tenancy import access
+
+    _, inventory, rendered = current_render(params)
     return access.people(inventory, rendered)
 
 

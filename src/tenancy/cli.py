@@ -287,9 +287,10 @@ def rules_command(config_path: Path | None, fmt: str) -> None:
     click.echo(catalogue.render(policies.catalogue(), fmt), nl=False)
 
 
-from tenancy import cli_vault  # noqa: E402  (no cycle: cli_vault does not import this module)
+from tenancy import cli_cluster, cli_vault  # noqa: E402  (no cycle: neither imports this module)
 
 cli.add_command(cli_vault.vault)
+cli.add_command(cli_cluster.cluster)
 
 
 def main() -> NoReturn:

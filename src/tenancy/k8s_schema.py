@@ -6,8 +6,9 @@ rejected). One compiled validator per kind is cached: compiling per object is wh
 `kubernetes-validate` itself take 8 s for 1,000 objects (reference/components.md).
 
 The schemas do not check names or quantity syntax, which an API server would; those are
-checked here too. Kinds with no schema (CRDs such as Certificate, Policy, ApplicationSet) are
-reported once as `info`, never silently passed.
+checked here too. Custom kinds (Certificate, Policy, ApplicationSet, ...) are checked against
+the upstream CRD facts in schemas/crds/ (`crd_schema`); a kind in neither is reported once as
+`info`, never silently passed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tenancy import quantity
+from tenancy import crd_schema, quantity
 from tenancy.errors import Diagnostic, Location
 from tenancy.load import parse_yaml
 from tenancy.model import Manifest
@@ -54,17 +55,18 @@ def _definitions(root: str, version: str) -> Any:
 
 
 def schemas_identity(version: str = DEFAULT_VERSION) -> str:
-    """Which schema files answer: where they are, and the size and age of the shared
-    definitions file (a reinstall or upgrade of kubernetes-validate rewrites it)."""
+    """Which schema files answer: where they are, the size and age of the shared definitions
+    file (a reinstall or upgrade of kubernetes-validate rewrites it), and the CRD facts."""
+    crds = crd_schema.identity()
     root = schema_root()
     if root is None:
-        return "absent"
+        return f"absent;{crds}"
     definitions = root / f"v{version}-local-strict" / "_definitions.json"
     try:
         info = definitions.stat()
     except OSError:
-        return f"{root}:no-definitions"
-    return f"{root}:{version}:{info.st_size}:{info.st_mtime_ns}"
+        return f"{root}:no-definitions;{crds}"
+    return f"{root}:{version}:{info.st_size}:{info.st_mtime_ns};{crds}"
 
 
 @cache
@@ -144,10 +146,9 @@ def prepare(manifests: Iterable[Manifest], version: str = DEFAULT_VERSION) -> No
     """Compile the validators these objects need now: processes forked afterwards share them
     instead of each compiling its own."""
     root = schema_root()
-    if root is None:
-        return
-    for file in {schema_file(manifest) for manifest in manifests}:
-        _fast(str(root), version, file)
+    kinds = {(str(m.body.get("apiVersion", "")), m.kind): m for m in manifests}
+    for (api_version, _), manifest in kinds.items():
+        _fast_for(root, version, api_version, manifest)
 
 
 def violations(
@@ -162,24 +163,23 @@ def violations(
     problems: list[Diagnostic] = []
     unchecked: set[str] = set()
     # One validator lookup per (apiVersion, kind), not per object.
-    validators: dict[tuple[Any, str], tuple[str, Any]] = {}
+    validators: dict[tuple[str, str], tuple[str, Any, str]] = {}
     for manifest in manifests:
         location = _locator(manifest, texts, output)
         problems += _names_and_quantities(manifest, location)
-        if root is None:
-            continue
-        kind = (manifest.body.get("apiVersion"), manifest.kind)
+        api_version = str(manifest.body.get("apiVersion", ""))
+        kind = (api_version, manifest.kind)
         found = validators.get(kind)
         if found is None:
-            file = schema_file(manifest)
-            found = validators[kind] = (file, _fast(str(root), version, file))
-        file, fast = found
+            found = validators[kind] = _fast_for(root, version, api_version, manifest)
+        file, fast, against = found
         if fast is None:
-            unchecked.add(f"{manifest.body.get('apiVersion')}/{manifest.kind}")
+            if file:
+                unchecked.add(f"{api_version}/{manifest.kind}")
             continue
         if fast.is_valid(manifest.body):
             continue
-        validator = _validator(str(root), version, file)
+        validator = _detailed_for(root, version, file, api_version, manifest.kind)
         for error in validator.iter_errors(manifest.body):
             path = list(error.absolute_path)
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -193,11 +193,48 @@ def violations(
                     severity="error",
                     code="k8s-schema",
                     message=f"{manifest.kind} {manifest.name}: {where}: "
-                    f"{error.message[:200]} (Kubernetes {version} schema, strict)",
+                    f"{error.message[:200]} ({against})",
                     source="render",
                 )
             )
     return problems, unchecked
+
+
+def _fast_for(
+    root: Path | None, version: str, api_version: str, manifest: Manifest
+) -> tuple[str, Any, str]:
+    """(schema name, yes/no validator or None, what the messages name as the judge). A kind
+    with no built-in schema is looked up in the upstream CRD facts; a kind in neither comes
+    back with no validator (and a name, so it is reported as unchecked)."""
+    if root is not None:
+        file = schema_file(manifest)
+        fast = _fast(str(root), version, file)
+        if fast is not None:
+            return file, fast, f"Kubernetes {version} schema, strict"
+    origin = crd_schema.upstream(api_version, manifest.kind)
+    if origin is not None:
+        return "", _crd_fast(api_version, manifest.kind), f"CRD of {origin}, strict"
+    return ("" if root is None else schema_file(manifest)), None, ""
+
+
+def _detailed_for(root: Path | None, version: str, file: str, api_version: str, kind: str) -> Any:
+    if file and root is not None:
+        return _validator(str(root), version, file)
+    return _crd_validator(api_version, kind)
+
+
+@cache
+def _crd_fast(api_version: str, kind: str) -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(crd_schema.json_schema(api_version, kind))
+
+
+@cache
+def _crd_validator(api_version: str, kind: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(crd_schema.json_schema(api_version, kind))
 
 
 def notes(unchecked: set[str], output: str) -> list[Diagnostic]:
@@ -217,7 +254,7 @@ def notes(unchecked: set[str], output: str) -> list[Diagnostic]:
         problems.append(
             _info(
                 output,
-                f"no Kubernetes schema for custom resources ({kinds}); "
+                f"no Kubernetes schema or CRD facts for custom resources ({kinds}); "
                 "they are checked by the audit rules only",
             )
         )

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tenancy.quantity import parse, smaller
+from tenancy.quantity import parse, seconds, smaller
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,19 @@ def test_smaller_keeps_the_written_form() -> None:
     assert smaller("4Gi", "8G") == "4Gi"
     assert smaller("8Gi", "4096Mi") == "4096Mi"
     assert smaller("1", "1000m") == "1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1h", 3600), ("30m", 1800), ("1h30m", 5400), ("90s", 90), (3600, 3600), ("45", 45)],
+)
+def test_seconds_reads_go_durations(text: object, expected: int) -> None:
+    """TTLs are compared in seconds, the way the server returns them."""
+    assert seconds(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "1d", "h", "1h x", True])
+def test_seconds_rejects_other_text(text: object) -> None:
+    """Anything but a Go duration or a number is an error."""
+    with pytest.raises(ValueError, match="duration"):
+        seconds(text)

@@ -29,7 +29,6 @@ from tenancy.sync.plan import (
     plan,
     policy_delta,
     released,
-    seconds,
 )
 from tests.fixtures import ROSTER, SOURCES
 from tests.strategies import vault_states
@@ -157,22 +156,6 @@ def test_desired_entity_is_marked_as_managed_and_roles_have_seconds() -> None:
     alias = wanted.objects[("entity-alias", "oidc/cleo98@example.org")]
     assert isinstance(alias, EntityAlias)
     assert alias.entity == "cleo"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("1h", 3600), ("30m", 1800), ("1h30m", 5400), ("90s", 90), (3600, 3600), ("45", 45)],
-)
-def test_seconds_reads_go_durations(text: object, expected: int) -> None:
-    """TTLs are compared in seconds, the way the server returns them."""
-    assert seconds(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "1d", "h", "1h x", True])
-def test_seconds_rejects_other_text(text: object) -> None:
-    """Anything but a Go duration or a number is an error."""
-    with pytest.raises(ValueError, match="duration"):
-        seconds(text)
 
 
 # --- the plan -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
 from tenancy.model import Inventory, K8sUser, Manifest, RosterUser
+from tenancy.quantity import seconds
 from tenancy.render.kubernetes import metadata, obj, slug
 from tenancy.render.profiles import Profiles
 from tenancy.render.yaml import dump, header
@@ -95,12 +96,16 @@ def render(
                 VCO,
                 "Policy",
                 metadata(slug(name), namespace),
-                spec={"authentication": auth, "policy": text},
+                # `type: acl`: the operator's CRD (v0.8.52) also writes other policy types.
+                spec={"authentication": auth, "policy": text, "type": "acl"},
             ),
             key,
         )
 
     deployer = settings["deployer"]
+    # Seconds: vault-config-operator's CRD types tokenTTL and tokenMaxTTL as integers, and
+    # Vault takes integers too; the profile may say `1h`.
+    ttl, max_ttl = seconds(deployer["token_ttl"]), seconds(deployer["token_max_ttl"])
     for user in inventory.users:
         if user.role != "namespace-owner":
             continue
@@ -115,8 +120,8 @@ def render(
                 "name": f"{ns}-deployer",
                 "path": f"auth/{settings['kubernetes_mount']}/role/{ns}-deployer",
                 "policies": [name],
-                "token_max_ttl": deployer["token_max_ttl"],
-                "token_ttl": deployer["token_ttl"],
+                "token_max_ttl": max_ttl,
+                "token_ttl": ttl,
             }
             path = f"vault/kubernetes-auth/role-{ns}-deployer.yaml"
             files[path] = Review("", key, role, k8s_source)
@@ -134,8 +139,8 @@ def render(
                             "targetNamespaces": [deployer["service_account_namespace"]]
                         },
                         "targetServiceAccounts": [deployer["service_account"]],
-                        "tokenMaxTTL": deployer["token_max_ttl"],
-                        "tokenTTL": deployer["token_ttl"],
+                        "tokenMaxTTL": max_ttl,
+                        "tokenTTL": ttl,
                     },
                 ),
                 key,

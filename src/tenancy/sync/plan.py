@@ -17,11 +17,11 @@ Safety rules the plan encodes (the shell only carries them out):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tenancy.quantity import seconds
 from tenancy.render import Rendered
 from tenancy.sync import hcl
 
@@ -34,8 +34,6 @@ Key = tuple[Kind, str]
 MANAGED_BY = "managed-by"
 OWNER = "tenancy"
 _VCO = "redhatcop.redhat.io/v1alpha1"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,27 +210,6 @@ class Plan:
 
 
 # --- desired state from the rendered tree -------------------------------------------------
-
-
-def seconds(value: object) -> int:
-    """A Vault TTL as seconds: an integer, or a Go duration such as `1h`, `90m`, `1h30m`."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    total = 0.0
-    pos = 0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"not a duration: {value!r}")
-    return int(total)
 
 
 def _meta(values: Mapping[str, Any], *, owned: bool) -> tuple[tuple[str, str], ...]:
