@@ -1,4 +1,5 @@
-"""Shared fixtures: a Hypothesis profile, inline-YAML helpers and a CLI runner."""
+"""Shared fixtures: a Hypothesis profile, inline-YAML helpers, a CLI runner and the real
+servers (OPA, OpenBao, a Kubernetes API server)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, settings
 
 from tenancy.cli import cli
+
+if TYPE_CHECKING:
+    from tests.kube import Cluster
 
 settings.register_profile(
     "patience",
@@ -98,3 +103,15 @@ def fresh_openbao() -> Iterator[tuple[str, str]]:
 
     with openbao_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A real kube-apiserver + etcd (pinned, built by `make tools`) for the whole session,
+    prepared as the platform would be: the upstream CRDs installed, its namespaces created.
+    No controller-manager runs (see tests/kube.py): tests create what a controller would."""
+    from tests import kube
+
+    with kube.kube_cluster(tmp_path_factory.mktemp("kube")) as cluster:
+        kube.prepare(cluster)
+        yield cluster

@@ -25,8 +25,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tenancy.cluster import TreeObject
 from tests.processes import free_port, stop
+
+if TYPE_CHECKING:
+    from tenancy.sync.kube import Kube
 
 TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
 #: The version scripts/build-tools.sh builds; the cluster's minor for Pod Security pins.
@@ -116,27 +121,31 @@ def _http_ok(url: str, *, token: str = "", context: ssl.SSLContext | None = None
         return bool(response.status == 200)
 
 
+def _spawn(args: list[str], stderr: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr)  # type: ignore[arg-type]
+
+
 def _start_etcd(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     client, peer = free_port(), free_port()
     log = folder / "etcd.log"
-    process = subprocess.Popen(
-        [
-            str(binary("etcd")),
-            "--name=test",
-            f"--data-dir={folder / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{client}",
-            f"--advertise-client-urls=http://127.0.0.1:{client}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-cluster=test=http://127.0.0.1:{peer}",
-            "--listen-metrics-urls=",
-            # A test cluster's data is thrown away: fsync buys nothing but seconds.
-            "--unsafe-no-fsync",
-            "--log-level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
+    with log.open("wb") as stderr:  # the child keeps its own descriptor
+        process = _spawn(
+            [
+                str(binary("etcd")),
+                "--name=test",
+                f"--data-dir={folder / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{client}",
+                f"--advertise-client-urls=http://127.0.0.1:{client}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-cluster=test=http://127.0.0.1:{peer}",
+                "--listen-metrics-urls=",
+                # A test cluster's data is thrown away: fsync buys nothing but seconds.
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+            stderr,
+        )
     url = f"http://127.0.0.1:{client}"
     try:
         _wait(process, log, lambda: _http_ok(f"{url}/health"), 60)
@@ -154,30 +163,30 @@ def _start_apiserver(folder: Path, etcd: str) -> tuple[subprocess.Popen[bytes], 
     subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
     certs = folder / "certs"
     log = folder / "kube-apiserver.log"
-    process = subprocess.Popen(
-        [
-            str(binary("kube-apiserver")),
-            f"--etcd-servers={etcd}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            f"--secure-port={port}",
-            f"--cert-dir={certs}",
-            f"--token-auth-file={folder / 'tokens.csv'}",
-            "--anonymous-auth=false",
-            "--authorization-mode=RBAC",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            f"--service-account-key-file={key}",
-            f"--service-account-signing-key-file={key}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--endpoint-reconciler-type=none",
-            # One client at a time: fairness queues cost start-up time and memory for nothing.
-            "--enable-priority-and-fairness=false",
-            "--profiling=false",
-            "--v=0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
+    with log.open("wb") as stderr:
+        process = _spawn(
+            [
+                str(binary("kube-apiserver")),
+                f"--etcd-servers={etcd}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={certs}",
+                f"--token-auth-file={folder / 'tokens.csv'}",
+                "--anonymous-auth=false",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                f"--service-account-key-file={key}",
+                f"--service-account-signing-key-file={key}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--endpoint-reconciler-type=none",
+                # One client at a time: fairness queues cost start-up time and memory for nothing.
+                "--enable-priority-and-fairness=false",
+                "--profiling=false",
+                "--v=0",
+            ],
+            stderr,
+        )
     unverified = ssl.create_default_context()
     unverified.check_hostname = False
     unverified.verify_mode = ssl.CERT_NONE
@@ -233,3 +242,72 @@ def kube_cluster(folder: Path | None = None) -> Iterator[Cluster]:
                 stop(apiserver)
         finally:
             stop(etcd)
+
+
+#: What the platform runs beside tenancy, each in its own namespace, before any sync: the
+#: rendered objects live in or refer to these (Argo CD, Flux, vault-config-operator, the CI
+#: deployer, the ingress controller, cert-manager). A test cluster creates them as the
+#: platform's own bootstrap would.
+PLATFORM_NAMESPACES = (
+    "argocd",
+    "cert-manager",
+    "flux-system",
+    "ingress-nginx",
+    "vault-config",
+    "woodpecker",
+)
+
+
+def crd_objects() -> list[TreeObject]:
+    """The upstream CRD facts tenancy renders for (schemas/crds/), as objects to apply."""
+    from tenancy import crd_schema
+
+    return [_object(path) for path in sorted(crd_schema.folder().glob("*.json"))]
+
+
+def tree_objects(root: Path) -> list[TreeObject]:
+    """The Kubernetes objects of a rendered tree on disk (what a sync applies)."""
+    from tenancy.app_cluster import read_tree
+
+    objects, problems, _ = read_tree(root, root.name)
+    assert not problems, problems
+    return objects
+
+
+def prepare(cluster: Cluster) -> None:
+    """Make the cluster what the platform makes it before tenancy's first sync: the CRDs of
+    every custom kind tenancy renders, established, and the platform's namespaces."""
+    from tenancy.app_cluster import apply_tree
+
+    kube = connect(cluster)
+    try:
+        namespaces = [
+            _body({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            for name in PLATFORM_NAMESPACES
+        ]
+        problems = apply_tree(kube, [*crd_objects(), *namespaces], dry_run=False)
+        if problems:
+            raise ClusterError("\n".join(f"{d.location}: {d.message}" for d in problems))
+    finally:
+        kube.close()
+
+
+def connect(cluster: Cluster) -> Kube:
+    from tenancy.sync.kube import Kube
+
+    return Kube.connect(cluster.kubeconfig, None)
+
+
+def _object(path: Path) -> TreeObject:
+    from tenancy.load import parse_yaml
+
+    document, problems = parse_yaml(str(path), path.read_text(encoding="utf-8"))
+    if document is None:
+        raise ClusterError(f"{path}: {problems}")
+    return TreeObject(document)
+
+
+def _body(body: dict[str, object]) -> TreeObject:
+    from tenancy.load import Document
+
+    return TreeObject(Document("(test)", body, None, json.dumps(body)))

@@ -26,6 +26,9 @@ from tenancy.load import Document
 #: established before its resources, a Namespace must exist before what lives in it.
 PHASES = (("CustomResourceDefinition",), ("Namespace",))
 _FIELD_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+#: Server-side apply refuses a patch that does not fit the schema before validation runs, with
+#: no `causes`: the field is only in the message ("... typed patch object (...): .spec.x: ...").
+_PATCH_FIELD = re.compile(r"\): \.([^:\s]+): ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ def rejection(item: TreeObject, status: int, body: Mapping[str, Any], *, code: s
     message = " ".join(str(body.get("message") or f"HTTP {status}").split())
     causes = (body.get("details") or {}).get("causes") or []
     fields = [str(c["field"]) for c in causes if isinstance(c, dict) and c.get("field")]
+    if not fields and (found := _PATCH_FIELD.search(message)):
+        fields = [found.group(1)]
     location = item.document.locate(field_path(fields[0]) if fields else [])
     details = body.get("details") or {}
     hint = None
