@@ -77,14 +77,64 @@ def test_name_and_quantity_formats_the_schemas_miss() -> None:
     assert ("out/x/resourcequota.yaml:9:5", "k8s-invalid-quantity") in found
 
 
-def test_custom_resources_are_reported_unchecked() -> None:
-    """A CRD kind without a schema is named in one info finding, never silently passed."""
+def test_custom_resources_without_crd_facts_are_reported_unchecked() -> None:
+    """A custom kind with neither a schema nor CRD facts is named in one info finding, never
+    silently passed."""
     m, texts = manifest(
-        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}}
+        {"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "c"}}
     )
     (info,) = check([m], texts, "out")
     assert info.severity == "info"
-    assert "cert-manager.io/v1/Certificate" in info.message
+    assert "example.org/v1/Widget" in info.message
+
+
+def auth_role(**spec: Any) -> dict[str, Any]:
+    """A vault-config-operator KubernetesAuthEngineRole as tenancy renders it, changed by `spec`."""
+    body: dict[str, Any] = {
+        "apiVersion": "redhatcop.redhat.io/v1alpha1",
+        "kind": "KubernetesAuthEngineRole",
+        "metadata": {"name": "cleo-deployer", "namespace": "vault-config"},
+        "spec": {
+            "authentication": {"path": "kubernetes", "role": "vault-config-operator"},
+            "path": "kubernetes",
+            "policies": ["namespace-owner-cleo"],
+            "targetNamespaces": {"targetNamespaces": ["woodpecker"]},
+            "targetServiceAccounts": ["woodpecker-deployer"],
+            "tokenTTL": 3600,
+            "tokenMaxTTL": 3600,
+        },
+    }
+    body["spec"].update(spec)
+    return {**body, "spec": {k: v for k, v in body["spec"].items() if v is not None}}
+
+
+def test_custom_resources_are_judged_by_their_upstream_crd() -> None:
+    """A valid CR passes silently (a field the CRD defaults, authentication.serviceAccount,
+    need not be written); a TTL as a string (what the API server refused) is an error at
+    its line, naming the upstream release whose CRD judged it."""
+    assert codes(auth_role()) == []
+    m, texts = manifest(auth_role(tokenTTL="1h"))
+    (error,) = check([m], texts, "out")
+    line = texts[m.path].splitlines().index("  tokenTTL: '1h'") + 1
+    assert str(error.location) == f"out/x/kubernetesauthenginerole.yaml:{line}:3"
+    assert "spec.tokenTTL: '1h' is not of type 'integer'" in error.message
+    assert "CRD of redhat-cop/vault-config-operator v0.8.52" in error.message
+
+
+def test_custom_resources_are_strict_about_fields_enums_and_required() -> None:
+    """An unknown field, a value outside an enum, and a missing required field are each an
+    error at the right place."""
+    m, texts = manifest(auth_role(bogus=1))
+    line = texts[m.path].splitlines().index("  bogus: 1") + 1
+    assert codes(auth_role(bogus=1)) == [
+        (f"out/x/kubernetesauthenginerole.yaml:{line}:3", "k8s-schema")
+    ]
+    assert [c for _, c in codes(auth_role(tokenType="forever"))] == ["k8s-schema"]
+    missing = codes(auth_role(policies=None))
+    assert [c for _, c in missing] == ["k8s-schema"]
+    body = auth_role()
+    body["spec"]["authentication"]["extra"] = "x"
+    assert [c for _, c in codes(body)] == ["k8s-schema"]
 
 
 def _objects_of_this_repository() -> list[dict[str, Any]]:
