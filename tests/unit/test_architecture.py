@@ -20,7 +20,10 @@ SHELL = {
     "report.py",
     "policy/server.py",
     "sync/vault.py",
+    "sync/kube.py",
     "sync/kv.py",
+    "cli_cluster.py",
+    "app_cluster.py",
     "sync/commands.py",
     # The check cache (files), the forked checks (fork, pipe), the checks' orchestration (tools,
     # child), the render memo (cache files) and the two-process writer (fork, files): the
