@@ -26,7 +26,8 @@ from tenancy.errors import Diagnostic, Location
 from tenancy.load import parse_yaml
 from tenancy.model import Manifest
 
-DEFAULT_VERSION = "1.33.0"
+# The minor of the test cluster (tests/kube.py), which judges what this check passes.
+DEFAULT_VERSION = "1.35.0"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 #: Kinds whose name must be a DNS label (RFC 1123) rather than a subdomain.
