@@ -61,6 +61,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -314,35 +315,44 @@ def create_cost(folder: Path, files: int, folders: int) -> float:
     return time.perf_counter() - start
 
 
+def probe_cost(folder: Path) -> float:
+    """One settle probe: seconds to create `PROBE_FILES` empty files in `PROBE_FOLDERS` new
+    folders under `folder` (read when called, so a test can make the probe smaller)."""
+    return create_cost(folder, PROBE_FILES, PROBE_FOLDERS)
+
+
 @dataclass(slots=True)
 class _Disk:
     """The settle probes: before each run that writes, `PROBE_FILES` empty files are created on
     the disk and in RAM, until the disk costs at most `SETTLED_RATIO` times RAM (see the module
-    docstring). Comparing with RAM, measured at the same moment, cancels the VM's speed drift."""
+    docstring). Comparing with RAM, measured at the same moment, cancels the VM's speed drift.
+
+    The probe (a folder -> the seconds it took), the clock and the sleep are the real ones
+    unless given: a test gives them to check the decision (settle, wait, give up) on chosen
+    timings rather than on how fast its machine happens to be."""
 
     scratch: Path
     ram: Path | None
     probes: list[tuple[float, float | None]] = field(default_factory=list)
     waited: float = 0.0
+    probe: Callable[[Path], float] = probe_cost
+    clock: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], None] = time.sleep
 
     def settle(self, limit: float = SETTLE_LIMIT_SECONDS) -> None:
         os.sync()
-        begin = time.perf_counter()
+        begin = self.clock()
         while True:
             name = f"probe-{len(self.probes)}"
-            disk = create_cost(self.scratch / name, PROBE_FILES, PROBE_FOLDERS)
-            ram = (
-                create_cost(self.ram / name, PROBE_FILES, PROBE_FOLDERS)
-                if self.ram is not None
-                else None
-            )
+            disk = self.probe(self.scratch / name)
+            ram = self.probe(self.ram / name) if self.ram is not None else None
             self.probes.append((disk, ram))
             if ram is None or disk <= SETTLED_RATIO * ram:
                 break
-            if time.perf_counter() - begin > limit:
+            if self.clock() - begin > limit:
                 break
-            time.sleep(5.0)
-        self.waited += time.perf_counter() - begin
+            self.sleep(5.0)
+        self.waited += self.clock() - begin
 
     def summary(self) -> str:
         disk = [probe for probe, _ in self.probes]

@@ -248,18 +248,28 @@ def test_without_fork_stage_writes_the_same_bytes(
 
 @linux_only
 def test_schema_findings_equal_the_whole_tree_check(tmp_path: Path) -> None:
-    """The writers' schema findings, gathered from both shares, are k8s_schema.check's."""
+    """The writers' schema findings, gathered from both shares, are k8s_schema.check's: here
+    every Policy (there are some in both shares) carries a field its CRD does not have."""
     assert forked.usable()
     planned = planned_tree()
-    outcome = committed(tmp_path / "out", planned, schema=True)
+    policies = [
+        p for p, m in planned.owners.items() if isinstance(m, Manifest) and m.kind == "Policy"
+    ]
+    shares = [set(share) for share in render_write.shares(planned, 2)]
+    assert all(share & set(policies) for share in shares), "a share has no Policy"
+
+    def bogus(body: dict[str, Any]) -> None:
+        body["spec"]["bogus"] = 1
+
+    bad = broken(planned, dict.fromkeys(policies, bogus))
+    outcome = committed(tmp_path / "out", bad, schema=True)
     assert outcome.schema is not None
-    expected = k8s_schema.check(planned.manifests, planned.files, SHOWN)
+    expected = k8s_schema.check(bad.manifests, bad.files, SHOWN)
     assert multiset(outcome.schema) == multiset(expected)
-    # The custom resource note names the kinds of both shares (Policy objects are in both).
-    (note,) = outcome.schema
-    assert note.code == "k8s-schema-skipped"
-    assert "redhatcop.redhat.io/v1alpha1/Policy" in note.message
-    assert "argoproj.io/v1alpha1/ApplicationSet" in note.message
+    assert sorted(d.location.path for d in outcome.schema) == sorted(
+        f"{SHOWN}/{p}" for p in policies
+    )
+    assert all("CRD of redhat-cop/vault-config-operator" in d.message for d in outcome.schema)
 
 
 def broken(planned: Plan, changes: dict[str, Any]) -> Plan:
@@ -284,7 +294,7 @@ def position(file: Path, needle: str) -> tuple[int, int]:
     raise AssertionError(f"{needle!r} is not in {file}")
 
 
-#: Kinds a Kubernetes schema covers (custom resources are only noted, never checked).
+#: Kinds a Kubernetes schema covers (custom resources with no CRD facts are only noted).
 CHECKED_KINDS = {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ClusterRole"}
 
 
@@ -354,9 +364,8 @@ def test_broken_objects_are_found_at_their_place_in_the_written_file(tmp_path: P
     # The broken bodies are what was written, by the child as well as by this process.
     assert all("labelz:" in (out / path).read_text() for path in unknown)
     assert "8 gigs" in (out / quota).read_text()
-    # The untouched plan has none of these errors: the findings come from the changes.
-    clean = k8s_schema.check(planned.manifests, planned.files, SHOWN)
-    assert {d.severity for d in clean} == {"info"}
+    # The untouched plan has none of these findings: they come from the changes.
+    assert k8s_schema.check(planned.manifests, planned.files, SHOWN) == []
 
 
 def test_no_schema_check_when_not_asked(tmp_path: Path) -> None:
@@ -574,7 +583,11 @@ def test_a_child_started_before_the_plan_writes_the_same_tree(
 ) -> None:
     """`start` with a child that plans only its keys, then `finish` with the whole plan: the
     tree (or, with `check`, the comparison) is what the one-process writer gives, and the
-    child wrote exactly its keys' files."""
+    child wrote exactly its keys' files.
+
+    The log is emptied before `start` and its lines are told apart by pid only: the child
+    runs from the fork on, so its line may land before, between or after this process's
+    (once it was read as a line of the setup, and the child's write looked missing)."""
     assert forked.usable(), "another thread is running: the fork path would not be exercised"
     inventory = build(ROSTER, K8S, CONFIG)
     keys = render_write.last(render_write.key_weights(inventory), 0.6)
@@ -586,8 +599,8 @@ def test_a_child_started_before_the_plan_writes_the_same_tree(
     if check:  # one file edited: the comparison must say so, from either process
         edited = next(p for p in whole.owners if whole.sources[p] in keys)
         (one / edited).write_text("edited\n", encoding="utf-8")
+    writers.unlink(missing_ok=True)  # the one-process writer's lines above
     writing = started(output, inventory, keys, check=check, schema=True)
-    log_before = calls(writers) if writers.exists() else []
     outcome = writing.finish(plan(inventory, load(), sources=SOURCES, output=SHOWN))
     assert outcome.digests == emit(whole).digests
     assert multiset(outcome.schema or []) == multiset(
@@ -601,9 +614,12 @@ def test_a_child_started_before_the_plan_writes_the_same_tree(
     assert outcome.staged is not None
     assert outcome.staged.commit() == expected
     assert contents(tmp_path / "two") == contents(one)
-    children = [(pid, paths) for pid, paths in calls(writers)[len(log_before) :]]
-    theirs = sorted(p for p in whole.owners if whole.sources[p] in keys)
-    assert [sorted(paths) for pid, paths in children if pid != os.getpid()] == [theirs]
+    log, parent = calls(writers), os.getpid()
+    theirs = [p for p in whole.owners if whole.sources[p] in keys]
+    mine = [p for p in whole.owners if whole.sources[p] not in keys]
+    assert [sorted(paths) for pid, paths in log if pid != parent] == [sorted(theirs)], log
+    # This process wrote the rest and INDEX.json, and not the child's share a second time.
+    assert [sorted(paths) for pid, paths in log if pid == parent] == [sorted(mine), [INDEX]]
 
 
 @linux_only
