@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import diff, render, validate, vault
+from bench import cluster, diff, render, validate, vault
 from bench.generate import MAX_USERS
 from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
 
@@ -30,6 +30,7 @@ SUITES: dict[str, Suite] = {
     "render": render.run,
     "diff": diff.run,
     "vault": vault.run,
+    "cluster": cluster.run,
 }
 MAX_REPEAT = 50
 

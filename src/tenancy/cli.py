@@ -223,7 +223,9 @@ def explain(
 @cli.command(name="who-can")
 @click.argument("verb")
 @click.argument("resource")
-@click.option("--namespace", "-n", help="Only grants that apply in this namespace.")
+@click.option("--namespace", "-n", help="Ask as a request in this namespace would be asked.")
+@click.option("--name", default="", help="The object's name (matters for resourceNames rules).")
+@click.option("--vault", is_flag=True, help="RESOURCE is a Vault path, VERB a capability.")
 @input_options
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -232,18 +234,41 @@ def who_can(
     verb: str,
     resource: str,
     namespace: str | None,
+    name: str,
+    vault: bool,
     config_path: Path | None,
     roster: Path | None,
     k8s_users: Path | None,
     fmt: str,
 ) -> None:
-    """List who can VERB RESOURCE (e.g. `get secrets -n cleo`), from the rendered objects."""
+    """List who can VERB RESOURCE, from the rendered objects, as the RBAC authorizer decides.
+
+    \b
+    Kubernetes: RESOURCE as kubectl names it: plural, singular or short name (`secrets`,
+    `secret`, `deploy`), group-qualified (`deployments.apps`, `deployments.v1.apps`), with a
+    subresource (`pods/exec`). With -n, the people a request in that namespace is allowed for;
+    without, every scope each person holds it in (`cluster-wide` = a ClusterRoleBinding).
+    Vault: VERB a capability, RESOURCE a request path (`who-can read secret/data/cleo/db`),
+    matched with Vault's ACL globs; a path with two or more `/` is taken as Vault's, else
+    pass --vault. An unknown verb or resource is a usage error (exit 2) with a hint.
+    """
+    from tenancy import access_report
+
+    if vault or access_report.is_vault_path(verb, resource):
+        path = access_report.vault_request(verb, resource)
+        if namespace is not None:
+            raise UsageError("--namespace does not apply to a Vault path")
+        people = app.current_people(
+            app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users)
+        )
+        click.echo(access_report.who_can_vault(people, verb, path, fmt), nl=False)
+        return
+    ref = access_report.kube_request(verb, resource)
     people = app.current_people(
         app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users)
     )
-    from tenancy import access_report
-
-    click.echo(access_report.who_can(people, verb, resource, namespace, fmt), nl=False)
+    text = access_report.who_can(people, verb.lower(), ref, namespace, fmt, name=name)
+    click.echo(text, nl=False)
 
 
 @cli.command(name="schema")

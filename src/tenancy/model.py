@@ -252,17 +252,24 @@ class Manifest:
 
 
 class Permission(NamedTuple):
-    """One Kubernetes grant: a verb on a resource (`secrets`, `deployments.apps`), in a scope
-    (`cluster` or a namespace). `*` stands for every verb or resource. A tuple, not a frozen
-    dataclass: a thousand people hold ~300,000 of them, and tuples are built 5x faster."""
+    """One Kubernetes grant: a verb on a resource, in a scope (`cluster` or a namespace), as
+    an RBAC rule states it. The resource is named as kubectl does: `secrets`, `pods/exec`,
+    `deployments.apps`, `deployments.apps/scale`; a bare name is the core group. A `*` is the
+    rule's own wildcard: `*` every resource of every group, `*.apps` every resource of apps,
+    `*.core` every core resource, `*.apps/scale` that subresource of every apps resource
+    (tenancy.access.resource_name); `*` as verb is every verb. `names` are the rule's
+    resourceNames (empty: any object). A tuple, not a frozen dataclass: a thousand people hold
+    ~300,000 of them, and tuples are built 5x faster."""
 
     scope: str
     resource: str
     verb: str
+    names: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = "cluster-wide" if self.scope == "cluster" else f"in namespace {self.scope}"
-        return f"{self.verb} {self.resource} {where}"
+        named = f" named {', '.join(self.names)}" if self.names else ""
+        return f"{self.verb} {self.resource}{named} {where}"
 
 
 class VaultGrant(NamedTuple):

@@ -1,0 +1,119 @@
+"""The cluster suite: a rendered N-person tree on a real kube-apiserver (tests/kube.py), beside
+kubectl doing the same work as a sync does.
+
+Per size, one generated repository (bench/generate.py, clean: every input validates) rendered
+once. Per repeat a fresh etcd + kube-apiserver, prepared as the platform is (the upstream CRDs,
+the platform namespaces), then, as the user runs them (process start included):
+
+1. `kubectl apply --server-side -k` of the three synced folders, as Argo CD or Flux apply them
+   (kustomize build, then server-side apply): the time a sync of the whole tree takes;
+2. `tenancy cluster check`: the dry run of every object of the committed tree, now that its
+   namespaces exist; it must report nothing;
+3. `kubectl apply --server-side --dry-run=server -k` of the same folders: the peer of 2.
+
+Each must exit 0; a rejection is a failure of the suite, not a number.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from tests import kube
+
+from bench.generate import generate
+from bench.measure import Options, Row, SuiteResult, rounds, run_measured
+
+SUITE = "cluster"
+#: The folders a sync applies, in its order (the ApplicationSet's waves, Flux's dependsOn).
+SYNCED = ("kubernetes/cluster", "vault/operator", "kubernetes/tenants")
+
+
+class Mismatch(Exception):
+    """A run whose output is not what it must be."""
+
+
+def _kubectl(kubeconfig: Path, manifests: Path, *, dry_run: bool) -> list[str]:
+    kubectl = str(Path(sys.executable).parent / "kubectl")
+    steps = []
+    for folder in SYNCED:
+        argv = [kubectl, "--kubeconfig", str(kubeconfig), "apply", "--server-side"]
+        argv += ["--force-conflicts", "--field-manager=bench", "-k", str(manifests / folder)]
+        if dry_run:
+            argv.append("--dry-run=server")
+        steps.append(" ".join(argv) + " >/dev/null")
+    return ["sh", "-ec", " && ".join(steps)]
+
+
+def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
+    root = options.workdir / f"{SUITE}-{size}"
+    print(f"  {size:,} users: generating and rendering ...", file=sys.stderr, flush=True)
+    generate(size, root, clean=True)
+    tenancy = str(Path(sys.executable).parent / "tenancy")
+    rendered = run_measured([tenancy, "render"], cwd=root, timeout=options.timeout)
+    if rendered.returncode != 0:
+        result.failures.append(f"{size:,} render: exit {rendered.returncode}")
+        return
+    manifests = root / "manifests"
+    objects = len(kube.tree_objects(manifests))
+    rows = {
+        "sync": Row(suite=SUITE, size=size, tool="kubectl apply --server-side -k (3 folders)"),
+        "check": Row(suite=SUITE, size=size, tool="tenancy cluster check (dry run)"),
+        "peer": Row(suite=SUITE, size=size, tool="kubectl apply --server-side --dry-run=server -k"),
+    }
+    starts: list[float] = []
+    for _, timed, label in rounds(options):
+        print(f"  {size:,} users: {label}", file=sys.stderr, flush=True)
+        try:
+            with kube.kube_cluster() as cluster:
+                began = time.monotonic()
+                kube.prepare(cluster)
+                starts.append(time.monotonic() - began)
+                config = cluster.kubeconfig
+                steps = (
+                    ("sync", _kubectl(config, manifests, dry_run=False)),
+                    (
+                        "check",
+                        [tenancy, "cluster", "check", "--kubeconfig", str(config), "-f", "json"],
+                    ),
+                    ("peer", _kubectl(config, manifests, dry_run=True)),
+                )
+                for key, argv in steps:
+                    run = run_measured(argv, cwd=root, timeout=options.timeout)
+                    if run.returncode != 0 or run.timed_out:
+                        raise Mismatch(f"{key}: exit {run.returncode}: {run.stderr[-400:]}")
+                    if key == "check":
+                        report = json.loads(run.stdout)
+                        if report["diagnostics"]:
+                            raise Mismatch(f"check reported {report['diagnostics'][:2]}")
+                    rows[key].findings = f"{objects:,} objects accepted"
+                    if timed:
+                        rows[key].seconds.append(run.seconds)
+                        rows[key].peak_rss_kib.append(run.peak_rss_kib)
+                        rows[key].peak_tree_kib.append(run.peak_tree_kib)
+        except (Mismatch, RuntimeError, OSError, ValueError) as exc:
+            result.failures.append(f"{size:,} cluster: {exc}")
+            for row in rows.values():
+                row.findings = row.findings or "FAILED"
+            break
+    result.rows.extend(rows.values())
+    if starts:
+        result.notes.append(
+            f"{size:,} users: {objects:,} objects; a fresh kube-apiserver + etcd per repeat, "
+            f"CRDs and platform namespaces installed in {min(starts):.1f}-{max(starts):.1f} s "
+            "(not timed in the rows)"
+        )
+
+
+def run(options: Options) -> SuiteResult:
+    """Every size; never raises for a slow or wrong run (it reports)."""
+    result = SuiteResult()
+    for size in options.sizes:
+        _measure_size(size, options, result)
+    result.verdicts.append(
+        "the API server accepts every rendered object, applied and dry-run: "
+        + ("PASS" if not result.failures else "see FAILURES")
+    )
+    return result
