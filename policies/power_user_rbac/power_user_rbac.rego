@@ -20,7 +20,12 @@ _role_kinds := {"ClusterRole", "Role"}
 _read_verbs := {"get", "list", "watch"}
 
 # Named grants that reveal secrets or give a shell or token, whatever the verb.
-_sensitive_resources := {"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token"}
+# nodes/proxy reaches the kubelet's API (exec in any pod of the node); ephemeral
+# containers are a shell in a running pod (`kubectl debug`).
+_sensitive_resources := {
+	"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token",
+	"nodes/proxy", "pods/ephemeralcontainers",
+}
 
 _power_user_bindings contains i if {
 	some i, item in input.objects

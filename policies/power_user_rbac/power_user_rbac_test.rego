@@ -57,7 +57,7 @@ test_forbidden_resource if {
 }
 
 test_forbidden_resource_table if {
-	every resource in ["secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token", "*", "pods/*", "*/exec"] {
+	every resource in ["secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token", "nodes/proxy", "pods/ephemeralcontainers", "*", "pods/*", "*/exec"] {
 		result := power_user_rbac.deny with input as _with_rule({"apiGroups": [""], "resources": [resource], "verbs": ["get"]})
 		{[v.code, v.path] | some v in result} == {["power-user-forbidden-access", ["objects", 0, "object", "rules", 0, "resources", 0]]}
 	}

@@ -199,7 +199,9 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
         rows = rows_by_user.get(person_id, [])
         vault: set[VaultGrant] = set()
         policy_names = list(entities.get(person_id, []))
-        policy_names += [f"workstation-claude-{row.os_user}" for row in rows]
+        policy_names += [
+            f"workstation-claude-{row.os_user}" for row in rows if row.gets_claude_policy
+        ]
         for name in policy_names:
             # Policy resources carry the object-name form of the policy name.
             for path, capabilities in policies.get(name.replace("_", "-"), {}).items():

@@ -157,6 +157,13 @@ class RosterUser:
     claude_auth: bool = True
     parked: bool = False
 
+    @property
+    def gets_claude_policy(self) -> bool:
+        """Whether the row's workstation gets its Claude credentials policy: the seed's own
+        derivation, `claude_auth and not parked` (a parked row keeps its account, not its
+        access)."""
+        return self.claude_auth and not self.parked
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Inventory:

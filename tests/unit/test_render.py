@@ -63,17 +63,71 @@ def test_tier_objects() -> None:
 
 
 def test_quota_defaults_and_limit_range_clamp() -> None:
-    """Absent quota keys take the defaults; LimitRange max never exceeds the namespace limit."""
+    """Absent quota keys take the defaults, storage comes from the tier profile; LimitRange max
+    never exceeds the namespace limit, and the default memory limit is that max (never below
+    what a container may request), with no default CPU limit."""
     quota = body("kubernetes/tenants/cleo/cleo/resourcequota-user-quota.yaml")["spec"]["hard"]
     assert quota == {
         "limits.memory": "2Gi",
+        "persistentvolumeclaims": "10",
         "pods": "20",
         "requests.cpu": "2",
+        "requests.ephemeral-storage": "10Gi",
         "requests.memory": "4Gi",
+        "requests.storage": "20Gi",
     }
     limits = body("kubernetes/tenants/cleo/cleo/limitrange-defaults.yaml")["spec"]["limits"][0]
     assert limits["max"] == {"memory": "2Gi"}
-    assert limits["default"]["memory"] == "512Mi"
+    assert limits["default"] == {"memory": "2Gi"}
+    assert limits["defaultRequest"] == {
+        "cpu": "50m",
+        "ephemeral-storage": "100Mi",
+        "memory": "64Mi",
+    }
+
+
+def test_a_users_storage_quota_replaces_the_tier_default() -> None:
+    """`quota.storage` of a user is their requests.storage; the other storage keys stay."""
+    k8s = {
+        **K8S,
+        "cleo": {**K8S["cleo"], "quota": {**K8S["cleo"].get("quota", {}), "storage": "50Gi"}},
+    }
+    inventory = build(ROSTER, k8s, CONFIG)
+    rendered, _ = render(inventory, load(), sources=SOURCES)
+    quota = next(
+        m.body
+        for m in rendered.manifests
+        if m.path == "kubernetes/tenants/cleo/cleo/resourcequota-user-quota.yaml"
+    )
+    assert quota["spec"]["hard"]["requests.storage"] == "50Gi"
+    assert quota["spec"]["hard"]["persistentvolumeclaims"] == "10"
+
+
+def test_workstation_policies_only_where_claude_auth_holds() -> None:
+    """A roster row with claude_auth false, or parked, gets no workstation-claude policy (the
+    seed's `claude_auth and not parked`); the others do."""
+    roster = {
+        "users": {
+            **ROSTER["users"],
+            "emil": {
+                "authentik_user": "emil.s",
+                "k8s_user": "brin",
+                "tier": "power-user",
+                "claude_auth": False,
+            },
+            "pia": {
+                "authentik_user": "pia.p",
+                "k8s_user": "brin",
+                "tier": "power-user",
+                "parked": True,
+            },
+        }
+    }
+    rendered, _ = render(build(roster, K8S, CONFIG), load(), sources=SOURCES)
+    names = {m.name for m in rendered.manifests if m.kind == "Policy"}
+    assert "workstation-claude-brin" in names
+    assert "workstation-claude-emil" not in names
+    assert "workstation-claude-pia" not in names
 
 
 def test_domains_make_a_certificate_and_ingress_policy() -> None:
@@ -248,3 +302,30 @@ def test_a_plan_that_must_keep_a_thinnable_kind_is_not_thin() -> None:
     keys = frozenset(f"k8s_users.{user.key}" for user in inventory.users)
     planned = plan(inventory, load(), sources=SOURCES, thin=keys, keep=frozenset({"Namespace"}))
     assert all(m.body is not kubernetes.THIN for m in planned.manifests)
+
+
+def test_admission_policies_are_rendered_with_a_binding_to_tenant_namespaces() -> None:
+    """Each policy of render/admission/ becomes a ValidatingAdmissionPolicy and a binding that
+    denies in every namespace labelled with a tenant; a tenant's domains are written on its
+    namespaces, where the ingress policy reads them."""
+    out = files()
+    names = sorted(p for p in out if "validatingadmissionpolicy-" in p)
+    assert names == [
+        f"kubernetes/cluster/validatingadmissionpolicy-tenancy-{n}.yaml"
+        for n in ("claim-volumes", "ingress-hosts", "service-types", "token-secrets")
+    ]
+    binding = yaml.safe_load(
+        out["kubernetes/cluster/validatingadmissionpolicybinding-tenancy-ingress-hosts.yaml"]
+    )
+    assert binding["spec"] == {
+        "matchResources": {
+            "namespaceSelector": {
+                "matchExpressions": [{"key": "tenancy.io/tenant", "operator": "Exists"}]
+            }
+        },
+        "policyName": "tenancy-ingress-hosts",
+        "validationActions": ["Deny"],
+    }
+    for namespace in ("cleo", "cleo-books"):
+        meta = body(f"kubernetes/tenants/cleo/{namespace}/namespace-{namespace}.yaml")["metadata"]
+        assert meta["annotations"]["tenancy.io/domains"] == "books.example.org,cleo.example.org"

@@ -32,6 +32,8 @@ KIND_ORDER = (
     "NetworkPolicy",
     "ClusterRole",
     "ClusterRoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
     "RoleBinding",
     "Certificate",
 )
@@ -178,6 +180,7 @@ def plan(
     for one plans its key alone."""
     manifests: list[Manifest] = [
         *kubernetes.cluster_roles(profiles),
+        *kubernetes.admission_policies(profiles),
         *kubernetes.user_bindings(inventory, profiles),
         *kubernetes.namespaces(inventory, profiles, thin=thin, keep=keep),
     ]

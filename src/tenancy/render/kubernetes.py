@@ -54,6 +54,32 @@ def cluster_roles(profiles: Profiles) -> list[Manifest]:
     return out
 
 
+ADMISSION = "admissionregistration.k8s.io/v1"
+#: Tenant namespaces, as every admission policy binding selects them.
+TENANT_NAMESPACES = {"matchExpressions": [{"key": "tenancy.io/tenant", "operator": "Exists"}]}
+
+
+def admission_policies(profiles: Profiles) -> list[Manifest]:
+    """Each ValidatingAdmissionPolicy of render/admission/, and its binding to every tenant
+    namespace (deny, and say why in the API server's answer)."""
+    out = []
+    for name, spec in sorted(profiles.admission.items()):
+        source = f"render/admission/{name}.yaml"
+        policy = obj(ADMISSION, "ValidatingAdmissionPolicy", metadata(name), spec=spec)
+        binding = obj(
+            ADMISSION,
+            "ValidatingAdmissionPolicyBinding",
+            metadata(name),
+            spec={
+                "matchResources": {"namespaceSelector": TENANT_NAMESPACES},
+                "policyName": name,
+                "validationActions": ["Deny"],
+            },
+        )
+        out += [cluster_manifest(policy, source), cluster_manifest(binding, source)]
+    return out
+
+
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiGroups": sorted(rule["apiGroups"]),
@@ -309,10 +335,13 @@ def _user_parts(
                 # hole 4).
                 "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
                 "kustomize.toolkit.fluxcd.io/prune": "disabled",
+                # The hostnames the tenant may publish: read by the ingress admission policy
+                # (render/admission/tenancy-ingress-hosts.yaml); tenants cannot edit it.
+                **({"tenancy.io/domains": ",".join(user.domains)} if user.domains else {}),
                 "tenancy.io/owner": user.email,
             }
         ),
-        quota=Shared(_quota_spec(user)),
+        quota=Shared(_quota_spec(user, settings)),
         limits=Shared(_limit_range_spec(user, settings)),
         network=network,
         role_ref=Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role}),
@@ -324,10 +353,11 @@ def _tenant_labels(user: K8sUser) -> dict[str, str]:
     return {"tenancy.io/tenant": slug(user.key), "tenancy.io/tier": user.role}
 
 
-def _quota_spec(user: K8sUser) -> dict[str, Any]:
+def _quota_spec(user: K8sUser, settings: dict[str, Any]) -> dict[str, Any]:
     quota = user.quota
     assert quota is not None
-    hard = {
+    hard = {str(k): str(v) for k, v in settings.get("storage_quota", {}).items()}
+    hard |= {
         "limits.memory": quota.memory_limits,
         "pods": quota.pods,
         "requests.cpu": quota.cpu_requests,
@@ -342,14 +372,15 @@ def _limit_range_spec(user: K8sUser, settings: dict[str, Any]) -> dict[str, Any]
     quota = user.quota
     assert quota is not None
     limits = settings["limit_range"]
-    # No container may be granted more than the namespace's whole memory limit.
+    # No container may be granted more than the namespace's whole memory limit; one without a
+    # limit gets that most (any smaller default would refuse a container requesting more).
     max_memory = quantity.smaller(str(limits["max"]["memory"]), quota.memory_limits)
-    default_memory = quantity.smaller(str(limits["default"]["memory"]), max_memory)
-    request_memory = quantity.smaller(str(limits["default_request"]["memory"]), default_memory)
-    request_cpu = quantity.smaller(str(limits["default_request"]["cpu"]), quota.cpu_requests)
+    requests = {str(k): str(v) for k, v in limits["default_request"].items()}
+    requests["memory"] = quantity.smaller(requests["memory"], max_memory)
+    requests["cpu"] = quantity.smaller(requests["cpu"], quota.cpu_requests)
     item = {
-        "default": {"cpu": str(limits["default"]["cpu"]), "memory": default_memory},
-        "defaultRequest": {"cpu": request_cpu, "memory": request_memory},
+        "default": {"memory": max_memory},
+        "defaultRequest": dict(sorted(requests.items())),
         "max": {"memory": max_memory},
         "type": "Container",
     }

@@ -1,6 +1,6 @@
-"""The render profiles: tier profiles, ClusterRole bodies and Vault path sets, from the
-`render/` data directory (built in, or a repository's own at a git revision for `diff`). Pure
-given the texts; `load` reads the built-in directory once."""
+"""The render profiles: tier profiles, ClusterRole bodies, admission policies and Vault path
+sets, from the `render/` data directory (built in, or a repository's own at a git revision for
+`diff`). Pure given the texts; `load` reads the built-in directory once."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tenancy.resources import data_dir
 class Profiles:
     settings: dict[str, Any]
     cluster_roles: dict[str, list[dict[str, Any]]]  # name -> rules
+    admission: dict[str, dict[str, Any]]  # name -> ValidatingAdmissionPolicy spec
     namespace_owner_policy: dict[str, Any]
     workstation_policy: dict[str, Any]
 
@@ -26,13 +27,18 @@ class Profiles:
 def from_texts(texts: Mapping[str, str]) -> Profiles:
     """Profiles from `render/`-relative paths (`profiles.yaml`, `clusterroles/x.yaml`, ...)."""
     roles = {}
+    admission = {}
     for path in sorted(texts):
         if path.startswith("clusterroles/") and path.endswith(".yaml"):
             body = yaml.safe_load(texts[path])
             roles[str(body["name"])] = list(body["rules"])
+        elif path.startswith("admission/") and path.endswith(".yaml"):
+            body = yaml.safe_load(texts[path])
+            admission[str(body["name"])] = dict(body["policy"])
     return Profiles(
         settings=yaml.safe_load(texts["profiles.yaml"]),
         cluster_roles=roles,
+        admission=admission,
         namespace_owner_policy=yaml.safe_load(texts["vault/namespace-owner.yaml"]),
         workstation_policy=yaml.safe_load(texts["vault/workstation.yaml"]),
     )

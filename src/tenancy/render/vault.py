@@ -183,6 +183,8 @@ def render(
             key,
         )
     for row in inventory.roster:
+        if not row.gets_claude_policy:
+            continue
         name, paths = workstation_policy(row, profiles)
         policy(name, paths, f"roster.users.{row.os_user}", roster_source)
     return files, manifests
