@@ -155,7 +155,7 @@ def namespaces(
             role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
             subjects = [subject(user, inventory.config.identity_prefix)]
             names = [*NETWORK_POLICIES, *([INGRESS_POLICY] if user.domains else [])]
-            for index, namespace in enumerate(user.namespaces):
+            for namespace in user.namespaces:
                 entries = [
                     ("Namespace", namespace),
                     ("ResourceQuota", "user-quota"),
@@ -164,7 +164,7 @@ def namespaces(
                     *(("NetworkPolicy", name) for name in names),
                     ("RoleBinding", binding),
                 ]
-                if user.domains and index == 0:
+                if user.domains:
                     entries.append(("Certificate", f"tls-{slug(user.key)}"))
                 for kind, name in entries:
                     body = THIN
@@ -180,7 +180,7 @@ def namespaces(
                     out.append(_placed(folder, namespace, kind, name, body, source))
             continue
         parts = _user_parts(user, inventory, settings, shared)
-        for index, namespace in enumerate(user.namespaces):
+        for namespace in user.namespaces:
             bodies = [
                 obj("v1", "Namespace", parts.namespace_meta(namespace)),
                 parts.body("v1", "ResourceQuota", "user-quota", namespace, spec=parts.quota),
@@ -199,8 +199,9 @@ def namespaces(
                     subjects=parts.subjects,
                 ),
             ]
-            if user.domains and index == 0:
-                # One Certificate per user, in their first namespace: one ACME order per name.
+            if user.domains:
+                # In every namespace of the tenant: an Ingress can only use a TLS Secret of
+                # its own namespace, and any of them may serve any of the tenant's hosts.
                 bodies.append(_certificate(user, namespace, settings))
             for body in bodies:
                 kind, name = body["kind"], body["metadata"]["name"]
