@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import cluster, diff, render, validate, vault
+from bench import cluster, diff, inputs, render, validate, vault
 from bench.generate import MAX_USERS
 from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
 
@@ -31,6 +31,7 @@ SUITES: dict[str, Suite] = {
     "diff": diff.run,
     "vault": vault.run,
     "cluster": cluster.run,
+    "inputs": inputs.run,
 }
 MAX_REPEAT = 50
 

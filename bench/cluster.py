@@ -5,11 +5,14 @@ Per size, one generated repository (bench/generate.py, clean: every input valida
 once. Per repeat a fresh etcd + kube-apiserver, prepared as the platform is (the upstream CRDs,
 the platform namespaces), then, as the user runs them (process start included):
 
-1. `kubectl apply --server-side -k` of the three synced folders, as Argo CD or Flux apply them
-   (kustomize build, then server-side apply): the time a sync of the whole tree takes;
+1. the tree applied server-side by tenancy's own apply (what the tests do: phase by phase,
+   eight requests in flight), in a process of its own (`python -m bench.cluster apply`);
 2. `tenancy cluster check`: the dry run of every object of the committed tree, now that its
    namespaces exist; it must report nothing;
-3. `kubectl apply --server-side --dry-run=server -k` of the same folders: the peer of 2.
+3. `kubectl apply --server-side --dry-run=server -k` of the three synced folders: the peer of 2
+   (kustomize build, then one request at a time);
+4. on a second fresh cluster, `kubectl apply --server-side -k` of the same folders, as Argo CD
+   or Flux apply them: the peer of 1.
 
 Each must exit 0; a rejection is a failure of the suite, not a number.
 """
@@ -47,6 +50,22 @@ def _kubectl(kubeconfig: Path, manifests: Path, *, dry_run: bool) -> list[str]:
     return ["sh", "-ec", " && ".join(steps)]
 
 
+def _step(
+    row: Row, argv: list[str], root: Path, options: Options, timed: bool, objects: int
+) -> None:
+    """One measured run that must exit 0 (and, for `cluster check`, report nothing)."""
+    run = run_measured(argv, cwd=root, timeout=options.timeout)
+    if run.returncode != 0 or run.timed_out:
+        raise Mismatch(f"{row.tool}: exit {run.returncode}: {run.stderr[-400:]}")
+    if argv[1:3] == ["cluster", "check"] and json.loads(run.stdout)["diagnostics"]:
+        raise Mismatch(f"check reported {json.loads(run.stdout)['diagnostics'][:2]}")
+    row.findings = f"{objects:,} objects accepted"
+    if timed:
+        row.seconds.append(run.seconds)
+        row.peak_rss_kib.append(run.peak_rss_kib)
+        row.peak_tree_kib.append(run.peak_tree_kib)
+
+
 def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
     root = options.workdir / f"{SUITE}-{size}"
     print(f"  {size:,} users: generating and rendering ...", file=sys.stderr, flush=True)
@@ -59,6 +78,7 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
     manifests = root / "manifests"
     objects = len(kube.tree_objects(manifests))
     rows = {
+        "apply": Row(suite=SUITE, size=size, tool="tenancy apply (server-side, 8 in flight)"),
         "sync": Row(suite=SUITE, size=size, tool="kubectl apply --server-side -k (3 folders)"),
         "check": Row(suite=SUITE, size=size, tool="tenancy cluster check (dry run)"),
         "peer": Row(suite=SUITE, size=size, tool="kubectl apply --server-side --dry-run=server -k"),
@@ -117,3 +137,25 @@ def run(options: Options) -> SuiteResult:
         + ("PASS" if not result.failures else "see FAILURES")
     )
     return result
+
+
+def _apply(kubeconfig: str, manifests: str) -> int:
+    """`python -m bench.cluster apply KUBECONFIG MANIFESTS`: tenancy's server-side apply of a
+    tree, as the tests apply one; exit 1 with the refusals if the server refuses any object."""
+    from tenancy.app_cluster import apply_tree
+    from tenancy.sync.kube import Kube
+
+    client = Kube.connect(Path(kubeconfig), None)
+    try:
+        problems = apply_tree(client, kube.tree_objects(Path(manifests)), dry_run=False)
+    finally:
+        client.close()
+    for problem in problems:
+        print(f"{problem.location}: {problem.message}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["apply"] or len(sys.argv) != 4:
+        sys.exit("usage: python -m bench.cluster apply KUBECONFIG MANIFESTS")
+    sys.exit(_apply(sys.argv[2], sys.argv[3]))

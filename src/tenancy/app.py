@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tenancy import files, resources
 from tenancy.check import InputFile, check, conclude, load_inputs, policy_stage
 from tenancy.config import resolve
-from tenancy.errors import Diagnostic, ExitCode, Report, UsageError, sort_diagnostics
+from tenancy.errors import Diagnostic, ExitCode, RepoError, Report, UsageError, sort_diagnostics
 from tenancy.load import parse_bytes
 from tenancy.model import Config
 from tenancy.policy import PolicyEngine, PolicySet
@@ -144,6 +144,11 @@ def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:
     return config, []
 
 
+def repository(config: Config) -> Path | None:
+    """The folder inputs must lie in: the config's (None without a config file)."""
+    return Path(config.path).parent if config.path else None
+
+
 def read_inputs(config: Config) -> list[InputFile]:
     inputs: list[InputFile] = []
     for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
@@ -151,7 +156,9 @@ def read_inputs(config: Config) -> list[InputFile]:
             continue
         path = Path(value)
         shown = files.display(path)
-        raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+        raw, problems = files.read_input(
+            path, shown, max_bytes=config.max_file_bytes, root=repository(config)
+        )
         inputs.append(
             InputFile(name=name, shown=shown, raw=raw, problems=tuple(problems))  # type: ignore[arg-type]
         )
@@ -194,7 +201,8 @@ def read_waivers(explicit: Path | None, config: Config) -> InputFile | None:
     if path is None or (explicit is None and not path.exists()):
         return None
     shown = files.display(path)
-    raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes)
+    root = None if explicit else repository(config)
+    raw, problems = files.read_input(path, shown, max_bytes=config.max_file_bytes, root=root)
     return InputFile(name="waivers", shown=shown, raw=raw, problems=tuple(problems))
 
 
@@ -533,8 +541,11 @@ def run_diff(params: DiffParams) -> ExitCode:
             config_rel = config_file.resolve().relative_to(repo.resolve()).as_posix()
         except ValueError as exc:
             raise UsageError(f"{config_file} is not inside the repository {repo}") from exc
-    base_rev = git.resolve(repo, params.base) if params.base else git.default_base(repo)
-    head_rev = git.resolve(repo, params.head) if params.head else None
+    try:  # a revision git does not know is a mistake on the command line, not the machine's
+        base_rev = git.resolve(repo, params.base) if params.base else git.default_base(repo)
+        head_rev = git.resolve(repo, params.head) if params.head else None
+    except RepoError as exc:
+        raise UsageError(str(exc)) from None
     policies = files.read_policies([resources.data_dir("policies")])
     engine = build_engine("embedded", None, policies)
     snapshots = []
@@ -543,13 +554,14 @@ def run_diff(params: DiffParams) -> ExitCode:
         tree = git.Tree(repo, rev)
         snap, config = revision.snapshot(
             tree.label,
-            tree.read,
+            tree.read if rev is not None else files.inside_reader(repo, tree.read),
             tree.listing,
             config_path=config_rel,
             roster=params.roster,
             k8s_users=params.k8s_users,
             engine=engine,
             policies=policies,
+            escapes=None if rev is not None else lambda path: files.outside(repo / path, repo),
         )
         snapshots.append(snap)
         configs.append(config)
@@ -567,6 +579,8 @@ def run_diff(params: DiffParams) -> ExitCode:
         "json": diff_report.as_json,
     }[params.format]
     say(renderer(result), nl=False)
+    if result.problems:  # a side that does not load or validate is never a silent pass
+        return ExitCode.FINDINGS
     worst = result.max_severity
     if params.fail_on and worst is not None and RANK[worst] <= RANK[params.fail_on]:  # type: ignore[index]
         return ExitCode.FINDINGS

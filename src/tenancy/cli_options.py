@@ -7,6 +7,14 @@ from pathlib import Path
 import click
 
 
+def _allow_outside(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """Called on every run (with False when the flag is absent): the setting never lingers."""
+    from tenancy import files
+
+    files.allow_outside = value
+    return value
+
+
 def input_options(function: click.decorators.FC) -> click.decorators.FC:
     for option in reversed(
         [
@@ -26,6 +34,14 @@ def input_options(function: click.decorators.FC) -> click.decorators.FC:
                 "k8s_users",
                 type=click.Path(path_type=Path),
                 help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
+            ),
+            click.option(
+                "--allow-outside",
+                is_flag=True,
+                expose_value=False,
+                callback=_allow_outside,
+                help="Read inputs outside the config's folder (refused by default: a path or "
+                "symlink in a pull request could point at any file).",
             ),
         ]
     ):

@@ -23,6 +23,8 @@ from tenancy.model import (
 )
 
 DEFAULT_ROSTER = "tenants/roster.yaml"
+#: `vault.index.path`'s default (sync/settings.py reads the same key with the same default).
+DEFAULT_INDEX_PATH = "tenancy/managed"
 DEFAULT_K8S_USERS = "tenants/k8s_users.yaml"
 
 
@@ -56,7 +58,9 @@ def resolve(
             output=rel(data.get("output", "manifests")),
             zones=tuple(data.get("zones", ())),
             reserved_namespaces=_merge(BUILTIN_RESERVED_NAMESPACES, reserved.get("namespaces")),
-            reserved_user_keys=_merge(BUILTIN_RESERVED_USER_KEYS, reserved.get("user_keys")),
+            reserved_user_keys=_merge(
+                (*BUILTIN_RESERVED_USER_KEYS, _index_key(data)), reserved.get("user_keys")
+            ),
             admins=None if admins is None else tuple(admins),
             exempt_admin_tier_check=bool(data.get("exempt_admin_tier_check", False)),
             quota_defaults={**DEFAULT_QUOTA, **_quantities(quota.get("defaults", {}))},
@@ -75,6 +79,13 @@ def resolve(
         ),
         [],
     )
+
+
+def _index_key(data: dict[str, Any]) -> str:
+    """The user key whose Vault paths (secret/data/<key>/*) would hold tenancy's ownership
+    index (`vault.index.path`): `vault plan` refuses to run with such a user, so it is reserved."""
+    index = data.get("vault", {}).get("index", {})
+    return str(index.get("path", DEFAULT_INDEX_PATH)).strip("/").split("/")[0]
 
 
 def _merge(builtin: tuple[str, ...], extra: list[str] | None) -> tuple[str, ...]:

@@ -19,9 +19,10 @@ import gc
 import json
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import yaml
 from yaml import events as ev
@@ -59,6 +60,15 @@ _INT8 = re.compile(r"0o[0-7]+")
 _INT16 = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+#: Python refuses to turn an integer of more digits into text (and to read one from decimal
+#: text): such a number could be loaded but never printed, compared as a quantity or sent to a
+#: policy, so the loader refuses it where it stands.
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_INT_LIMIT = 10**MAX_INT_DIGITS
+#: A JSON `\uXXXX` escape of a UTF-16 surrogate, after an even run of backslashes.
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+#: How much of a value or key a diagnostic quotes: enough to recognise it.
+SHOWN_CHARS = 40
 #: YAML 1.1 booleans that YAML 1.2 reads as strings: worth a hint when a bool was expected.
 YAML11_BOOLEANS = frozenset(
     {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "n"}
@@ -119,6 +129,11 @@ class Document:
         if last_was_key and at == "key":
             return Location(self.path, key_line + 1, key_col + 1)
         return Location(self.path, pos.line + 1, pos.col + 1)
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """At most `limit` characters of `text`: a message quotes a value, it never copies a file."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def line_col(text: str, index: int) -> tuple[int, int]:
@@ -200,7 +215,20 @@ def parse_json(
             _diag(Location(path, exc.lineno, exc.colno), "json-syntax", f"invalid JSON: {exc.msg}")
         ]
     except (ValueError, RecursionError) as exc:
-        return None, [_diag(Location(path), "json-syntax", f"invalid JSON: {exc}")]
+        # The YAML pass places what it can (an integer too large to read); else the start.
+        _, problems = parse_yaml(path, text, max_depth=max_depth)
+        precise = [d for d in problems if d.code == "yaml-number-too-large"]
+        return None, precise or [_diag(Location(path), "json-syntax", f"invalid JSON: {exc}")]
+    lone = _lone_surrogate(text)
+    if lone is not None:
+        return None, [
+            _diag(
+                Location(path, *line_col(text, lone)),
+                "json-lone-surrogate",
+                f"{text[lone : lone + 6]} is half of a UTF-16 surrogate pair, not a character",
+                "write the character itself, or a complete pair such as \\ud83d\\ude00",
+            )
+        ]
     if not duplicates and _depth_ok(data, max_depth):
         return Document(path, data, None, text), []
     # Rare path: run the YAML pass now, for the precise position of the duplicate or depth.
@@ -210,9 +238,33 @@ def parse_json(
         return None, precise
     if duplicates:
         return None, [
-            _diag(Location(path), "yaml-duplicate-key", f"duplicate key {duplicates[0]!r}")
+            _diag(
+                Location(path), "yaml-duplicate-key", f"duplicate key {clip(repr(duplicates[0]))}"
+            )
         ]
     return None, [_diag(Location(path), "yaml-too-deep", f"nesting deeper than {max_depth} levels")]
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """Index of the first `\\uXXXX` escape of a surrogate that is not half of a pair.
+
+    `json` decodes such an escape into a string no encoder accepts (UTF-8 output, jsonschema-rs,
+    the policy engine would all fail later). A file without surrogate escapes, nearly every
+    file, costs one regex scan in C."""
+    pending: int | None = None  # a high surrogate waiting for its low half
+    end = -1
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        start = match.end() - 6
+        high = int(match.group(1), 16) < 0xDC00
+        if pending is not None and (high or start != end):
+            return pending
+        if high:
+            pending, end = start, match.end()
+        elif pending is None:
+            return start  # a low half alone
+        else:
+            pending = None
+    return pending
 
 
 def _depth_ok(value: Any, limit: int) -> bool:
@@ -362,7 +414,10 @@ class _Builder:
                 if kind is scalar_event:
                     mark = event.start_mark
                     if event.tag is None and event.implicit[0] and not event.style:
-                        value = resolve_plain(event.value)
+                        try:
+                            value = resolve_plain(event.value)
+                        except ValueError:
+                            self.too_large(event.value, mark.line, mark.column)
                     else:
                         value = self.resolve(event, mark.line, mark.column)
                     if stack and event.anchor is None:
@@ -439,7 +494,7 @@ class _Builder:
 
     def set_key(self, frame: _Frame, key: Any, line: int, col: int, *, plain: bool = True) -> None:
         if not isinstance(key, str):
-            shown = "null" if key is None else json.dumps(key)
+            shown = "null" if key is None else clip(json.dumps(key))
             self.error(
                 line,
                 col,
@@ -467,7 +522,8 @@ class _Builder:
                     location=Location(self.path, line + 1, col + 1),
                     severity="error",
                     code="yaml-duplicate-key",
-                    message=f"duplicate key {key!r}: first defined at line {first_line + 1}",
+                    message=f"duplicate key {clip(repr(key))}: first defined at line "
+                    f"{first_line + 1}",
                     hint="YAML keeps only one of them; remove or rename the other",
                     source="yaml",
                     related=(Location(self.path, first_line + 1, first_col + 1),),
@@ -546,6 +602,17 @@ class _Builder:
         # Share, never copy: consumers only read. Its position is the alias's own.
         self.add(value, _Pos(line, col), size, line, col)
 
+    def too_large(self, text: str, line: int, col: int) -> NoReturn:
+        self.error(
+            line,
+            col,
+            "yaml-number-too-large",
+            f"integer of {len(text):,} characters: more than the {MAX_INT_DIGITS:,} digits a "
+            "number may have",
+            "no tenancy setting needs such a number; quote it if it is meant as text",
+        )
+        raise _Stop
+
     def resolve(self, event: Any, line: int, col: int) -> Any:
         value = event.value
         tag = event.tag
@@ -558,10 +625,15 @@ class _Builder:
         if tag not in _KNOWN_SCALAR_TAGS:
             self.error(line, col, "yaml-custom-tag", *_tag_message(tag))
             raise _Stop
-        resolved = _resolve_plain(value)
+        try:
+            resolved = _resolve_plain(value)
+        except ValueError:
+            self.too_large(value, line, col)
         expected = tag.rsplit(":", 1)[1]
         if _core_type(resolved) != expected:
-            self.error(line, col, "yaml-bad-scalar", f"{value!r} is not a valid !!{expected}")
+            self.error(
+                line, col, "yaml-bad-scalar", f"{clip(repr(value))} is not a valid !!{expected}"
+            )
             raise _Stop
         return resolved
 
@@ -586,6 +658,14 @@ def _core_type(value: Any) -> str:
     return "str"
 
 
+def _printable(number: int) -> int:
+    """Hex and octal text of any length reads into an int that may have too many decimal digits
+    to print: refuse it now (ValueError), as a decimal one is refused."""
+    if abs(number) >= _INT_LIMIT:
+        raise ValueError("too many digits")
+    return number
+
+
 def _resolve_plain(value: str) -> Any:
     """YAML 1.2 core-schema resolution of a plain scalar."""
     if value in _NULL:
@@ -599,11 +679,11 @@ def _resolve_plain(value: str) -> Any:
         return value
     if first in "0123456789+-.":
         if _INT10.fullmatch(value):
-            return int(value)
+            return int(value)  # raises ValueError past MAX_INT_DIGITS
         if _INT8.fullmatch(value):
-            return int(value[2:], 8)
+            return _printable(int(value[2:], 8))
         if _INT16.fullmatch(value):
-            return int(value[2:], 16)
+            return _printable(int(value[2:], 16))
         if _FLOAT.fullmatch(value):
             number = float(value)
             # JSON (and so jsonschema and Rego) has no infinities; keep the text instead.

@@ -37,6 +37,7 @@ BUILTIN_RESERVED_NAMESPACES = (
 #: secret/data/<key>/*, so `platform` would hand out k8s_users itself and `workstation` every
 #: workstation credential.
 BUILTIN_RESERVED_USER_KEYS = (
+    "tenancy",  # the first segment of vault.index.path's default, tenancy/managed
     "platform",
     "ci",
     "vault",

@@ -3,6 +3,7 @@ passes in functions that read a file or list a folder at that revision."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -24,6 +25,8 @@ from tenancy.report import lines
 
 Reader = Callable[[str], bytes | None]
 Lister = Callable[[str], list[str]]
+#: Whether a repository-relative path leaves the repository (the working tree's symlinks).
+Escapes = Callable[[str], bool]
 #: Folders whose files are compared as "other" changes when the repository holds them.
 TRACKED_FOLDERS = ("render", "policies", "schemas")
 
@@ -38,7 +41,9 @@ def snapshot(
     k8s_users: str | None,
     engine: PolicyEngine,
     policies: PolicySet,
+    escapes: Escapes | None = None,
 ) -> tuple[Snapshot, Config | None]:
+    """Validate and render one revision; an input outside the config's folder is not read."""
     problems: list[str] = []
     config = Config()
     if config_path is not None:
@@ -61,6 +66,10 @@ def snapshot(
         if value is None:
             continue
         path = str(PurePosixPath(value))
+        root = posixpath.dirname(config_path) if config_path else ""
+        if _leaves(path, root) or (escapes is not None and escapes(path)):
+            inputs.append(InputFile(name=name, shown=path, raw=None, problems=(_outside(path),)))
+            continue
         raw = read(path)
         missing = () if raw is not None else (_missing(path, label),)
         inputs.append(InputFile(name=name, shown=path, raw=raw, problems=missing))
@@ -115,6 +124,26 @@ def snapshot(
             problems=tuple(problems),
         ),
         config,
+    )
+
+
+def _leaves(path: str, root: str) -> bool:
+    """Whether a path, as written, lies outside the folder `root` (both repository-relative)."""
+    normal = posixpath.normpath(path)
+    base = posixpath.normpath(root) if root else "."
+    if posixpath.isabs(normal):
+        return True
+    return (base != "." and not normal.startswith(base + "/")) or normal.startswith("../")
+
+
+def _outside(path: str) -> Diagnostic:
+    return Diagnostic(
+        location=Location(path),
+        severity="error",
+        code="input-outside-repository",
+        message=f"{path} is outside the repository (or the config's folder); it was not read",
+        hint="inputs are regular files inside the config's folder",
+        source="input",
     )
 
 

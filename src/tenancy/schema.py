@@ -7,24 +7,37 @@ value itself. So `required` points at the object's own key, `additionalPropertie
 `propertyNames` at each unexpected key, and value errors (enum, type, pattern) at the value.
 Messages are written for people: a subschema may carry `x-message`, which says in words what a
 pattern means, and large instances are never echoed back.
+
+Two validators, one verdict. jsonschema-rs answers "valid?" fast; `jsonschema` explains. A
+pattern means the whole string in both (Python's `$` would also match before a final newline,
+so `"kube-system\n"` passed here while jsonschema-rs refused it), and should they ever disagree
+anyway, the disagreement is itself an error: a rejected document never passes silently.
+Thousands of errors are reported as the first few of each kind plus one line with the count.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
 from tenancy import resources
 from tenancy.errors import Diagnostic
-from tenancy.load import YAML11_BOOLEANS, Document
+from tenancy.load import YAML11_BOOLEANS, Document, clip
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document is invalid (the slow path)
     import jsonschema
     from jsonschema.exceptions import ValidationError
+
+#: Diagnostics shown per code; past it, one `schema-truncated` line gives the count.
+SHOWN_PER_CODE = 20
+#: Errors the detailed pass explains at most; past it, the fast validator counts the rest.
+EXPLAINED_AT_MOST = 1_000
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -51,9 +64,44 @@ def validator(name: str) -> jsonschema.protocols.Validator:
     import jsonschema
 
     schema = resources.schema(name)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    base = jsonschema.validators.validator_for(schema)
+    base.check_schema(schema)
+    cls: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        base, {"pattern": _whole_string_pattern}
+    )
+    checked: jsonschema.protocols.Validator = cls(schema, format_checker=base.FORMAT_CHECKER)
+    return checked
+
+
+def _whole_string_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    """JSON Schema's `pattern` with ECMA-262 anchors: `$` is the end of the string."""
+    from jsonschema.exceptions import ValidationError
+
+    if isinstance(instance, str) and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """`pattern` for Python's re, each `$` outside a character class made `\\Z`."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
 
 
 @cache
@@ -68,14 +116,73 @@ def fast_validator(name: str) -> Any:
 
 
 def check(document: Document, schema_name: str) -> list[Diagnostic]:
-    """All schema errors of `document`, each with its own position."""
+    """All schema errors of `document`, each with its own position (capped, see `explain`)."""
     data = {} if document.data is None else document.data
-    if fast_validator(schema_name).is_valid(data):
+    fast = fast_validator(schema_name)
+    if fast.is_valid(data):
         return []
-    diagnostics: list[Diagnostic] = []
-    for error in validator(schema_name).iter_errors(data):
-        diagnostics.extend(_diagnose(document, error))
-    return diagnostics
+    return explain(document, validator(schema_name), count=lambda: _count(fast, data))
+
+
+def explain(
+    document: Document,
+    detailed: jsonschema.protocols.Validator,
+    *,
+    count: Any = None,
+) -> list[Diagnostic]:
+    """The diagnostics of a document the fast validator rejected; never empty.
+
+    At most SHOWN_PER_CODE per code, and at most EXPLAINED_AT_MOST errors are explained (the
+    detailed pass costs ~100 µs per error); the rest are one `schema-truncated` line whose
+    count comes from `count()` when the pass stopped early."""
+    data = {} if document.data is None else document.data
+    shown: list[Diagnostic] = []
+    per_code: Counter[str] = Counter()
+    found = 0
+    complete = True
+    for explained, error in enumerate(detailed.iter_errors(data)):
+        if explained == EXPLAINED_AT_MOST:
+            complete = False
+            break
+        for diagnostic in _diagnose(document, error):
+            found += 1
+            per_code[diagnostic.code] += 1
+            if per_code[diagnostic.code] <= SHOWN_PER_CODE:
+                shown.append(diagnostic)
+    if not shown:
+        return [
+            Diagnostic(
+                location=document.locate([]),
+                severity="error",
+                code="schema-engines-disagree",
+                message="the fast schema validator rejects this file, the detailed one finds "
+                "no error: tenancy cannot tell what is wrong",
+                hint="please report this file to the tenancy maintainers",
+                source="schema",
+            )
+        ]
+    if found > len(shown) or not complete:
+        total = found if complete or count is None else max(found, count())
+        kinds = ", ".join(f"{code} {n:,}" for code, n in sorted(per_code.items()))
+        shown.append(
+            Diagnostic(
+                location=document.locate([]),
+                severity="error",
+                code="schema-truncated",
+                message=f"showing {len(shown):,} of {total:,} schema errors (at most "
+                f"{SHOWN_PER_CODE} of each kind; {kinds}"
+                + ("" if complete else f" among the first {found:,}")
+                + ")",
+                hint="fix these and run again for the rest",
+                source="schema",
+            )
+        )
+    return shown
+
+
+def _count(fast: Any, data: Any) -> int:
+    """Errors of `data` as the fast validator counts them (one per object for unknown keys)."""
+    return len(fast.evaluate(data).errors())  # `iter_errors` copies each error's instance
 
 
 def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic]:
@@ -96,7 +203,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
                 [*path, key],
                 "key",
                 "schema-unknown-field",
-                f"unknown field {key!r} in {where}",
+                f"unknown field {clip(repr(key))} in {where}",
                 hint,
             )
         return
@@ -117,7 +224,8 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
         # jsonschema descends into each key without adding it to the path: the key is the
         # instance, and the path is the object that holds it.
         key = str(error.instance)
-        yield _make(document, [*path, key], "key", "schema-key-name", f"key {key!r} {custom}", None)
+        message = f"key {clip(repr(key))} {custom}"
+        yield _make(document, [*path, key], "key", "schema-key-name", message, None)
         return
 
     if "dependentSchemas" in error.schema_path:
@@ -146,16 +254,20 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
         message = f"{where} {shown} {custom}"
     elif keyword == "format":
         message = f"{where} {shown} is not a valid {expected}"
+    elif keyword == "pattern":
+        message = f"{where} {shown} does not match {clip(str(expected))}"
+    elif keyword == "minimum":
+        message = f"{where} {shown} is less than {expected}"
     elif keyword == "uniqueItems":
-        message = f"{where} lists {_first_duplicate(value)!r} more than once"
+        message = f"{where} lists {clip(repr(_first_duplicate(value)))} more than once"
     elif keyword == "const":
         message = f"{where} must be {expected!r}, got {shown}"
     elif keyword == "maxLength":
         message = f"{where} {shown} is longer than {expected} characters"
     elif keyword == "minLength":
         message = f"{where} must not be empty"
-    else:
-        message = f"{where}: {error.message}" if len(error.message) < 200 else f"{where}: invalid"
+    else:  # jsonschema's own message may quote the whole value: name the rule instead
+        message = f"{where} {shown} does not satisfy {keyword!r}"
     yield _make(document, path, "value", f"schema-{_kebab(keyword)}", message, hint)
 
 
@@ -184,16 +296,22 @@ def _describe(path: list[Any]) -> str:
     """A short human name for a JSON path: `users.brin.tier` -> `tier of "brin"`."""
     if not path:
         return "the document"
-    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in path]
+    parts = [_printable(p) if not isinstance(p, int) else f"[{p}]" for p in path]
     text = parts[0]
     for part in parts[1:]:
         text += part if part.startswith("[") else f".{part}"
-    return text
+    return clip(text, 80)
+
+
+def _printable(key: Any) -> str:
+    """A key as text on one line: control characters are shown escaped."""
+    text = str(key)
+    return text if text.isprintable() else json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as JSON, clipped to SHOWN_CHARS: a message quotes, it never copies a file."""
+    return clip(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _type_of(value: Any) -> str:
@@ -212,12 +330,12 @@ def _type_of(value: Any) -> str:
 
 def _type_hint(expected: list[str], value: Any) -> str | None:
     if "array" in expected and isinstance(value, str):
-        return f"write a list: [{value}]"
+        return f"write a list: [{clip(value)}]"
     if "boolean" in expected and isinstance(value, str) and value in YAML11_BOOLEANS:
         word = "true" if value.lower() in {"yes", "on", "y"} else "false"
         return f"{value!r} is a string in YAML 1.2; write {word}"
     if "string" in expected and isinstance(value, int | float) and not isinstance(value, bool):
-        return f'quote it: "{value}"'
+        return f'quote it: "{clip(str(value))}"'
     return None
 
 
@@ -226,11 +344,18 @@ def _allowed_hint(allowed: list[str]) -> str | None:
 
 
 def _first_duplicate(values: Any) -> Any:
-    seen: list[Any] = []
+    """The first item equal to an earlier one, in one pass (JSON equality: 1 and 1.0 are equal,
+    true and 1 are not; mappings and lists compare by their canonical JSON)."""
+    seen: set[Any] = set()
     for value in values if isinstance(values, list) else []:
-        if value in seen:
+        key = (
+            json.dumps(value, sort_keys=True)
+            if isinstance(value, dict | list)
+            else (type(value) is bool, value)
+        )
+        if key in seen:
             return value
-        seen.append(value)
+        seen.add(key)
     return None  # pragma: no cover - uniqueItems only fails with a duplicate
 
 

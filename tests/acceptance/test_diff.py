@@ -83,6 +83,42 @@ def test_invalid_revision_is_reported_and_still_diffed(run: RunCli, repo: Path) 
     assert "gains namespace kube-system" in result.output
 
 
+BROKEN_HEADS = {
+    "invalid-yaml": ("role: power-user", "role: admin\nzed: ["),
+    "invalid-value": (
+        "brin:\n  role: power-user",
+        "brin:\n  role: admin\ndara2:\n  role: superuser",
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize("broken", sorted(BROKEN_HEADS))
+def test_a_head_that_does_not_validate_never_passes_the_gate(
+    run: RunCli, repo: Path, broken: str, fmt: str
+) -> None:
+    """Broken input beside a real access change (brin becomes admin) is reported with its
+    diagnostics and exits 1, in every format: never `0 people affected` and exit 0."""
+    old, new = BROKEN_HEADS[broken]
+    edit(repo / "tenants/k8s_users.yaml", old, new)
+    result = run("diff", "main", "-f", fmt, "--fail-on", "critical", cwd=repo)
+    assert result.exit_code == 1
+    code = "yaml-syntax" if broken == "invalid-yaml" else "schema-"
+    assert code in result.output
+    assert "worktree" in result.output
+
+
+def test_a_base_that_does_not_validate_fails_too(run: RunCli, repo: Path) -> None:
+    """Either side counts: a base revision that does not load is reported, exit 1."""
+    edit(repo / "tenants/roster.yaml", "users:", "zed: [\nusers:")
+    git(repo, "commit", "-qam", "break the roster")
+    (repo / "tenants/roster.yaml").write_text((REPO / "tenants/roster.yaml").read_text())
+    result = run("diff", "HEAD", "-f", "json", cwd=repo)
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    assert any("yaml-syntax" in line for line in document["problems"][document["base"]])
+
+
 def test_comment_only_change_is_info(run: RunCli, repo: Path) -> None:
     """Editing only comments changes nobody's access; it is listed as info."""
     path = repo / "tenants/k8s_users.yaml"
@@ -92,8 +128,8 @@ def test_comment_only_change_is_info(run: RunCli, repo: Path) -> None:
     assert [o["severity"] for o in document["other"]] == ["info"]
 
 
-def test_unknown_revision_is_an_environment_error(repo: Path) -> None:
-    """A revision git does not know ends with exit 3 and a clear message."""
+def test_unknown_revision_is_a_usage_error(repo: Path) -> None:
+    """A revision git does not know is a mistake on the command line: exit 2, a clear message."""
     import sys
 
     result = subprocess.run(
@@ -103,8 +139,9 @@ def test_unknown_revision_is_an_environment_error(repo: Path) -> None:
         text=True,
         check=False,
     )
-    assert result.returncode == 3
+    assert result.returncode == 2
     assert "unknown revision 'no-such-rev'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_explain_and_who_can(run: RunCli) -> None:
@@ -118,3 +155,23 @@ def test_explain_and_who_can(run: RunCli) -> None:
     who = json.loads(run("who-can", "get", "secrets", "-n", "dara", "-f", "json", cwd=REPO).output)
     assert [entry["id"] for entry in who] == ["ada", "dara"]
     assert run("explain", "nobody", cwd=REPO).exit_code == 2
+
+
+def test_a_worktree_input_outside_the_repository_is_never_read(
+    run: RunCli, repo: Path, tmp_path: Path
+) -> None:
+    """`diff -f markdown` (the PR comment) never prints a file outside the repository, whether
+    the config names it or a symlink leads to it."""
+    secret = tmp_path / "token"
+    secret.write_text("hvs.CAESIJ0123456789abcdefghijklmnop\n")
+    (repo / "tenants/k8s_users.yaml").unlink()
+    (repo / "tenants/k8s_users.yaml").symlink_to(secret)
+    result = run("diff", "main", "-f", "markdown", cwd=repo)
+    assert result.exit_code == 1
+    assert "hvs." not in result.output
+    assert "input-outside-repository" in result.output
+    edit(repo / "tenancy.yaml", "k8s_users: tenants/k8s_users.yaml", f"k8s_users: {secret}")
+    result = run("diff", "main", "-f", "markdown", cwd=repo)
+    assert result.exit_code == 1
+    assert "hvs." not in result.output
+    assert "input-outside-repository" in result.output

@@ -199,3 +199,133 @@ def test_unreachable_opa_server_is_exit_3() -> None:
     )
     assert result.returncode == 3
     assert "unreachable" in result.stderr
+
+
+SECRET = "hvs.CAESIJ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A file outside the repository that must never be printed (a Vault token)."""
+    path = tmp_path / "outside" / "token"
+    path.parent.mkdir()
+    path.write_text(SECRET + "\n")
+    return path
+
+
+def _repo(workdir: Path, inputs: str) -> Path:
+    repo = workdir / "repo"
+    write(repo, "tenancy.yaml", f"inputs: {{{inputs}}}\n")
+    write(repo, "tenants/roster.yaml", GOOD_ROSTER)
+    write(repo, "tenants/k8s_users.yaml", GOOD_K8S)
+    return repo
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative", "symlink"])
+def test_inputs_outside_the_repository_are_refused_unread(
+    run: RunCli, workdir: Path, secret: Path, how: str
+) -> None:
+    """`k8s_users: /some/file`, `roster: ../../x` or a committed symlink would print a file's
+    content in the findings (and in the PR comment); an input must lie inside the config's
+    folder, and `--allow-outside` says otherwise."""
+    if how == "absolute":
+        repo = _repo(workdir, f"k8s_users: {secret}")
+    elif how == "relative":
+        repo = _repo(workdir, "k8s_users: ../outside/token")
+    else:
+        repo = _repo(workdir, "k8s_users: tenants/k.yaml")
+        (repo / "tenants/k.yaml").symlink_to(secret)
+    result = run("validate", "-f", "json", cwd=repo)
+    assert result.exit_code == 1
+    assert "hvs." not in result.output
+    codes = [d["code"] for d in json.loads(result.output)["diagnostics"]]
+    assert codes[0] == "input-outside-repository"
+    allowed = run("validate", "--allow-outside", "--no-policies", "-f", "json", cwd=repo)
+    assert [d["code"] for d in json.loads(allowed.output)["diagnostics"]] == ["schema-type"]
+    assert SECRET not in allowed.output  # and even then only a clipped excerpt
+
+
+@pytest.mark.parametrize("kind", ["stdin", "fifo"])
+def test_a_symlink_to_stdin_or_a_pipe_does_not_hang(workdir: Path, kind: str) -> None:
+    """An input committed as a symlink to /dev/stdin, or a named pipe, is refused, not read:
+    reading it would wait for ever (stdin is held open here, as a CI runner may hold it)."""
+    import os
+
+    repo = _repo(workdir, "roster: tenants/r.yaml")
+    if kind == "stdin":
+        (repo / "tenants/r.yaml").symlink_to("/dev/stdin")
+    else:
+        os.mkfifo(repo / "tenants/r.yaml")
+    argv = [sys.executable, "-m", "tenancy", "validate", "-f", "json"]
+    with subprocess.Popen(
+        argv, cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as process:
+        try:
+            returncode = process.wait(timeout=20)
+        finally:
+            process.kill()
+        assert process.stdout is not None
+        output = process.stdout.read()
+    assert returncode == 1
+    codes = [d["code"] for d in json.loads(output)["diagnostics"]]
+    assert codes[0] == {"stdin": "input-outside-repository", "fifo": "input-not-a-file"}[kind]
+
+
+def test_a_long_wrong_value_is_quoted_as_a_short_excerpt(run: RunCli, workdir: Path) -> None:
+    """A diagnostic quotes at most ~40 characters of a value, ending in an ellipsis."""
+    write(workdir, "k.yaml", f"{SECRET}\n")
+    result = run("validate", "--k8s-users", "k.yaml", "--no-policies", "-f", "json")
+    (diagnostic,) = json.loads(result.output)["diagnostics"]
+    assert SECRET not in diagnostic["message"] + (diagnostic.get("hint") or "")
+    assert '"hvs.CAESIJ0123456789abcdefghijklmnopqr…' in diagnostic["message"]
+
+
+def test_what_render_refuses_validate_refuses_at_its_key(run: RunCli, workdir: Path) -> None:
+    """`a_b` beside `a-b` render one object name (names cannot hold `_`): `render` refuses the
+    clash, so `validate` must, at the second row's key."""
+    write(
+        workdir,
+        "r.yaml",
+        """
+        users:
+          a_b: {authentik_user: ab1, k8s_user: ada, tier: admin}
+          a-b: {authentik_user: ab2, k8s_user: bob, tier: admin}
+        """,
+    )
+    write(
+        workdir,
+        "k.yaml",
+        "ada: {role: admin, email: ada@example.org}\nbob: {role: admin, email: bob@example.org}\n",
+    )
+    result = run("validate", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-f", "json")
+    assert result.exit_code == 1
+    found = [
+        (d["file"], d["line"], d["column"], d["code"])
+        for d in json.loads(result.output)["diagnostics"]
+    ]
+    assert found == [("r.yaml", 2, 3, "os-user-name-clash")]
+
+
+def test_the_user_key_of_the_vault_index_is_reserved(run: RunCli, workdir: Path) -> None:
+    """User key `tenancy` would get secret/data/tenancy/*, where tenancy keeps its ownership
+    index (vault.index.path): `vault plan` refuses it, so `validate` does (user-key-reserved),
+    and a moved index reserves its own first segment instead."""
+    write(
+        workdir,
+        "r.yaml",
+        "users:\n  tenancy: {authentik_user: t, k8s_user: tenancy, tier: admin}\n",
+    )
+    write(workdir, "k.yaml", "tenancy: {role: admin, email: t@example.org}\n")
+    result = run("validate", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-f", "json")
+    assert result.exit_code == 1
+    codes = {d["code"] for d in json.loads(result.output)["diagnostics"]}
+    assert codes == {"user-key-reserved"}
+    write(
+        workdir,
+        "tenancy.yaml",
+        "inputs: {roster: r.yaml, k8s_users: k.yaml}\nvault: {index: {path: owned/by-tenancy}}\n",
+    )
+    write(workdir, "r.yaml", "users:\n  owned: {authentik_user: t, k8s_user: owned, tier: admin}\n")
+    write(workdir, "k.yaml", "owned: {role: admin, email: t@example.org}\n")
+    result = run("validate", "-f", "json")
+    assert {d["code"] for d in json.loads(result.output)["diagnostics"]} == {"user-key-reserved"}

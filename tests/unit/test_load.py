@@ -228,3 +228,54 @@ def test_json_documents_round_trip(value: object) -> None:
     document, problems = parse_json("f.json", text)
     assert document is not None, problems
     assert document.data == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("a: " + "1" * 5000 + "\n", (1, 4)),
+        ("a: -" + "9" * 4301 + "\n", (1, 4)),
+        ("a: 0x" + "f" * 5000 + "\n", (1, 4)),
+        ("a: 0o" + "7" * 6000 + "\n", (1, 4)),
+        ("b: 1\n? " + "1" * 5000 + "\n: 1\n", (2, 3)),
+        ("a: [1, !!int " + "1" * 5000 + "]\n", (1, 8)),
+    ],
+)
+def test_integers_too_large_to_print_are_refused_at_their_position(
+    text: str, position: tuple[int, int]
+) -> None:
+    """An integer Python cannot turn into text (over 4,300 digits) is a diagnostic, not a
+    ValueError later, whether decimal, hex, octal, tagged or a key."""
+    document, problems = parse_yaml("f.yaml", text)
+    assert document is None
+    assert codes(problems) == [(*position, "yaml-number-too-large")]
+
+
+def test_json_integer_too_large_is_refused_at_its_position() -> None:
+    """JSON's own integer limit becomes a positioned diagnostic too."""
+    text = '{\n  "a": {"pods": ' + "1" * 5000 + "}\n}\n"
+    assert codes(parse_json("k.json", text)[1]) == [(2, 17, "yaml-number-too-large")]
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ('{"a": "\\ud800"}', (1, 8)),
+        ('{\n  "a": {"email": "x\\udc00y"}\n}', (2, 20)),
+        ('{"\\udbff": 1}', (1, 3)),
+    ],
+)
+def test_json_lone_surrogate_is_refused_at_its_position(
+    text: str, position: tuple[int, int]
+) -> None:
+    """`\\ud800` is valid JSON text but no character: it cannot be written out as UTF-8."""
+    document, problems = parse_json("k.json", text)
+    assert document is None
+    assert codes(problems) == [(*position, "json-lone-surrogate")]
+
+
+def test_json_surrogate_pairs_and_escaped_backslashes_are_fine() -> None:
+    """A pair is one character; `\\\\ud800` is a backslash and text, not an escape."""
+    document, problems = parse_json("k.json", '{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}')
+    assert document is not None and not problems
+    assert document.data == {"a": "\U0001f600", "b": "\\ud800"}

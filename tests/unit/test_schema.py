@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tenancy import schema
 from tenancy.load import parse_yaml
 from tests.conftest import dedent
@@ -93,3 +95,94 @@ def test_every_property_is_documented() -> None:
 
     for name in ("roster", "k8s_users", "tenancy"):
         assert walk(resources.schema(name), name) == []
+
+
+def test_a_trailing_newline_never_matches_a_pattern() -> None:
+    """Python's `$` matches before a final newline; the schemas mean the whole string, as
+    jsonschema-rs does. `"platform\\n"` must not slip past the key pattern (and so past the
+    reserved-name rules), nor `"kube-system\\n"` or an email nobody has."""
+    found = findings(
+        '"platform\\n": {role: namespace-owner, email: "p@example.org\\n",'
+        ' namespaces: ["kube-system\\n"]}\n',
+        name="k8s_users",
+    )
+    assert sorted((location, code) for location, code, _, _ in found) == [
+        ("r.yaml:1:1", "schema-key-name"),
+        ("r.yaml:1:46", "schema-pattern"),
+        ("r.yaml:1:78", "schema-pattern"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ('users:\n  ada: {authentik_user: "ada\\t", k8s_user: ada, tier: admin}\n', "roster"),
+        ('users:\n  ada: {authentik_user: ada, k8s_user: "ada\\r", tier: admin}\n', "roster"),
+        ('reserved: {namespaces: ["ops\\n"], user_keys: [ok]}\n', "tenancy"),
+        ('reserved: {user_keys: ["ops\\u0085"]}\n', "tenancy"),
+        ('admins: ["ada\\n"]\n', "tenancy"),
+        ('inputs: {roster: "tenants/r.yaml\\n"}\n', "tenancy"),
+    ],
+)
+def test_control_characters_are_refused_in_every_identifier(text: str, name: str) -> None:
+    """No identifier (key, name, path, address) may hold a control character."""
+    assert [code for _, code, _, _ in findings(text, name=name)] == ["schema-pattern"]
+
+
+def test_the_detailed_pass_never_silently_disagrees() -> None:
+    """When the fast validator rejects a document the detailed pass finds nothing wrong in, the
+    disagreement is itself an error: never a silent pass."""
+    import jsonschema
+
+    document, _ = parse_yaml("r.yaml", "users: {}\n")
+    assert document is not None
+    (finding,) = schema.explain(document, jsonschema.Draft202012Validator({}))
+    assert (str(finding.location), finding.severity, finding.code) == (
+        "r.yaml:1:1",
+        "error",
+        "schema-engines-disagree",
+    )
+
+
+def _owner_with(namespaces: list[str]) -> str:
+    import json
+
+    user = {"role": "namespace-owner", "email": "o@example.org", "namespaces": namespaces}
+    return json.dumps({"owner": user}, indent=1)
+
+
+def test_a_duplicate_in_a_long_list_is_found_in_linear_time() -> None:
+    """50,000 namespaces and one duplicate: the message names it at once (the quadratic search
+    took 18 s; `python -m bench --only inputs` measures the whole command)."""
+    import time
+
+    from tenancy.load import parse_json
+
+    names = [f"ns-{i}" for i in range(50_000)]
+    start = time.perf_counter()
+    assert schema._first_duplicate([*names, "ns-7"]) == "ns-7"
+    assert time.perf_counter() - start < 1.0
+    assert schema._first_duplicate([{"a": [1]}, 1, True, 1.0]) == 1.0  # JSON equality
+    document, _ = parse_json("k.json", _owner_with([*names[:2_000], "ns-7"]))
+    assert document is not None
+    (finding,) = schema.check(document, "k8s_users")
+    assert (finding.code, finding.message) == (
+        "schema-unique-items",
+        "owner.namespaces lists 'ns-7' more than once",
+    )
+
+
+def test_many_errors_are_capped_with_one_summary() -> None:
+    """Thousands of errors are not thousands of lines: the first few of each kind, then one
+    summary with the count (175,000 errors took 28 s to report one by one)."""
+    from tenancy.load import parse_json
+
+    document, _ = parse_json("k.json", _owner_with([f"NS_{i}" for i in range(3_000)]))
+    assert document is not None
+    found = schema.check(document, "k8s_users")
+    codes = [d.code for d in found]
+    assert codes.count("schema-pattern") == schema.SHOWN_PER_CODE
+    (summary,) = [d for d in found if d.code == "schema-truncated"]
+    assert summary.severity == "error"
+    assert str(summary.location) == "k.json:1:1"
+    assert f"{schema.SHOWN_PER_CODE} of 3,000 schema errors" in summary.message
