@@ -127,6 +127,11 @@ def _measure_size(size: int, options: Options, result: SuiteResult) -> None:
     print(f"  {size:,} users: generating ...", file=sys.stderr, flush=True)
     users = valid_repository(size, root)
     tenancy = str(Path(sys.executable).parent / "tenancy")
+    # `vault plan` applies the rendered tree and refuses one that is not current.
+    rendered = run_measured([tenancy, "render"], cwd=root, timeout=options.timeout)
+    if rendered.returncode != 0:
+        result.failures.append(f"{size:,} vault: render exit {rendered.returncode}")
+        return
     base = [tenancy, "vault"]
     config = ["--config", "tenancy.yaml"]
     rows = {

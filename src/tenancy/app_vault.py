@@ -1,9 +1,15 @@
 """What the `tenancy vault` commands do: build the parts from Params and run them. Shell.
 
 `pull`/`diff`: k8s_users from Vault KV into the git file (sync/kv.py merges, this module writes).
-`plan`/`apply`: validate and render in memory (never trusting the committed manifests), derive
-the desired Vault objects, observe the server, plan, and apply when asked (sync/plan.py decides,
-sync/vault.py talks to the server). Exit codes: see `cli_vault.py`.
+The git file is read with tenancy's own loader (its limits on aliases, depth and size), and
+what pull would write is validated as `tenancy validate` would; invalid data is not written
+unless `--force`.
+`plan`/`apply`: validate and render the Vault layer in memory, and require the rendered tree
+(manifests/) to hold exactly that: what is applied is what was rendered and reviewed, never
+unrendered edits of the inputs. Then derive the desired Vault objects, observe the server,
+plan, and apply when asked (sync/plan.py decides, sync/vault.py talks to the server). A plan
+can be saved (`plan --out FILE`) and applied as it is (`apply FILE`), refused when the server
+or the tree changed since. Exit codes: see `cli_vault.py`.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from tenancy.errors import (
 )
 from tenancy.load import parse_bytes
 from tenancy.model import Config
-from tenancy.report import emit
+from tenancy.report import diagnostic_json, emit
 from tenancy.sync import settings as settings_module
 from tenancy.sync.settings import VaultSettings
 
@@ -62,6 +68,7 @@ class PullParams:
     vault: VaultParams
     write: bool  # pull writes the file; diff only shows
     format: str
+    force: bool = False  # write even what does not validate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +80,11 @@ class PlanParams:
     adopt: bool
     apply: bool
     exit_code: bool = False
+    allow_cascade: tuple[str, ...] = ()
+    out: Path | None = None  # plan: save the plan here
+    plan_file: Path | None = None  # apply: apply this saved plan
+    yes: bool = False  # apply: do not ask, even on a terminal
+    interactive: bool = False  # stdin is a terminal (read by the CLI)
 
 
 def vault_settings(config: Config, params: VaultParams) -> VaultSettings:
@@ -124,40 +136,92 @@ def run_pull(params: PullParams) -> ExitCode:
     if config.k8s_users is None:
         raise UsageError("pull needs the k8s_users file: --k8s-users PATH or a tenancy.yaml")
     target = Path(config.k8s_users)
+    shown = files.display(target)
+    is_json = target.suffix.lower() == ".json"
+    old_text, before, unreadable = _git_file(target, shown, config)
+    if unreadable:
+        return _findings(
+            unreadable,
+            params.format,
+            f"{shown} cannot be read safely; fix it first (nothing was compared or written)",
+        )
     settings = vault_settings(config, params.vault)
     session = connect(settings, params.vault)
     where = f"{settings.kv_mount}/{settings.kv_path}"
     users = kv.decode(
         vault.read_kv(session, settings.kv_mount, settings.kv_path), settings.kv_field, where
     )
-    is_json = target.suffix.lower() == ".json"
-    try:
-        old_text = target.read_text(encoding="utf-8") if target.exists() else None
-    except OSError as exc:
-        raise RepoError(f"cannot read {target}: {exc.strerror}") from None
     new_text = kv.merge(old_text, users, is_json=is_json)
-    try:
-        before = kv.load(old_text, is_json=is_json) if old_text else {}
-    except ValueError:
-        before = {}  # an unreadable JSON file: every user counts as added
     changes = kv.changes(before if isinstance(before, dict) else {}, users)
-    shown = files.display(target)
+    same = new_text == (old_text or "")
+    invalid: list[Diagnostic] = []
+    if params.write and not same:
+        invalid = _validate_pulled(config, shown, new_text)
     if params.format == "json":
-        body = {
+        body: dict[str, Any] = {
             "version": 1,
             "changes": [{"action": a, "kind": "k8s-user", "name": k} for a, k in changes],
         }
+        if invalid:
+            body["diagnostics"] = [diagnostic_json(d) for d in invalid]
         say(json.dumps(body, indent=2))
-    elif not params.write and new_text != (old_text or ""):
+    elif not params.write and not same:
         say(kv.unified(old_text or "", new_text, shown), nl=False)
-    same = new_text == (old_text or "")
+    elif invalid:
+        emit(Report(diagnostics=tuple(invalid)), "text")
+    if invalid and not params.force:
+        say(
+            f"tenancy vault: not written: what {where} holds does not validate "
+            f"({len(invalid)} finding(s) above); fix it in Vault, or pull --force to write it "
+            "anyway and fix it in git",
+            err=True,
+        )
+        return ExitCode.FINDINGS
     if params.write and not same:
         _write_atomic(target, new_text)
     if params.format != "json":
         say(_pull_summary(changes, shown, where, same=same, wrote=params.write), err=True)
+    if invalid:
+        return ExitCode.FINDINGS  # written (--force), and the findings stand
     if params.write:
         return ExitCode.OK
     return ExitCode.OK if same else ExitCode.FINDINGS
+
+
+def _git_file(target: Path, shown: str, config: Config) -> tuple[str | None, Any, list[Diagnostic]]:
+    """The git file's text and data through tenancy's loader (its guards against alias bombs,
+    deep nesting, duplicate keys and oversized files), or the loader's findings."""
+    if not target.exists():
+        return None, {}, []
+    raw, problems = files.read_input(target, shown, max_bytes=config.max_file_bytes)
+    if raw is None:
+        return None, {}, list(problems)
+    document, found = parse_bytes(shown, raw, max_depth=config.max_depth)
+    errors = [d for d in [*problems, *found] if d.severity == "error"]
+    if document is None or errors:
+        return None, {}, errors or list(found)
+    return raw.decode("utf-8"), document.data or {}, []
+
+
+def _validate_pulled(config: Config, shown: str, text: str) -> list[Diagnostic]:
+    """What `tenancy validate` finds in the inputs with the pulled k8s_users in place."""
+    from tenancy.check import InputFile, check
+
+    inputs = [
+        item
+        if item.name != "k8s_users"
+        else InputFile(name="k8s_users", shown=shown, raw=text.encode("utf-8"))
+        for item in app.read_inputs(config)
+    ]
+    policies = files.read_policies(app.policy_dirs(config))
+    checked = check(
+        inputs,
+        config,
+        engine=app.build_engine("embedded", None, policies),
+        policies=policies,
+        waivers=app.read_waivers(None, config),
+    )
+    return [d for d in checked.report.diagnostics if d.severity == "error" and not d.waived]
 
 
 def _pull_summary(
@@ -194,6 +258,14 @@ def _write_atomic(target: Path, text: str) -> None:
 
 def desired_state(inputs: InputParams, fmt: str) -> tuple[State | None, Config | None, ExitCode]:
     """Validate, render in memory and derive the desired Vault objects (or report why not)."""
+    wanted, config, code, _ = _desired(inputs, fmt)
+    return wanted, config, code
+
+
+def _desired(
+    inputs: InputParams, fmt: str
+) -> tuple[State | None, Config | None, ExitCode, list[Diagnostic]]:
+    """`desired_state`, plus what of the rendered tree on disk differs from the render."""
     from tenancy.audit import audit
     from tenancy.check import check
     from tenancy.model import build
@@ -202,7 +274,7 @@ def desired_state(inputs: InputParams, fmt: str) -> tuple[State | None, Config |
 
     config, problems = app.load_config(inputs)
     if config is None:
-        return None, None, _findings(problems, fmt, "the configuration is invalid")
+        return None, None, _findings(problems, fmt, "the configuration is invalid"), []
     if config.roster is None or config.k8s_users is None:
         raise UsageError("vault plan needs both inputs: --roster PATH and --k8s-users PATH")
     policies = files.read_policies(app.policy_dirs(config))
@@ -218,15 +290,65 @@ def desired_state(inputs: InputParams, fmt: str) -> tuple[State | None, Config |
         code = _findings(
             checked.report.diagnostics, fmt, "the inputs do not validate; nothing was planned"
         )
-        return None, config, code
+        return None, config, code, []
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
     output = files.display(Path(config.output))
     site = profiles.with_overrides(profiles.load(), config.render)
-    rendered, problems = render_vault_layer(inventory, site, app.input_sources(config))
+    sources = app.input_sources(config)
+    rendered, problems = render_vault_layer(inventory, site, sources)
     problems += audit(engine, policies, rendered, inventory, config, output)
     if any(p.severity == "error" and not p.waived for p in problems):
-        return None, config, _findings(problems, fmt, "the rendered output fails its checks")
-    return desired(rendered), config, ExitCode.OK
+        code = _findings(problems, fmt, "the rendered output fails its checks")
+        return None, config, code, []
+    stale = stale_rendered(rendered, sources, Path(config.output))
+    return desired(rendered), config, ExitCode.OK, stale
+
+
+def stale_rendered(rendered: Rendered, sources: dict[str, str], output: Path) -> list[Diagnostic]:
+    """Files of the Vault layer in the rendered tree that are not what `tenancy render` makes
+    from the inputs now (modified, missing, or no longer rendered): plan and apply refuse
+    them, so what reaches Vault is always the rendered, reviewable tree."""
+    from tenancy.render import header_source
+    from tenancy.render.yaml import dump
+
+    expected = dict(rendered.files)
+    for manifest in rendered.manifests:
+        expected[manifest.path] = dump(manifest.body, header_source(manifest.source, sources))
+    found: list[Diagnostic] = []
+
+    def stale(path: str, why: str) -> None:
+        found.append(
+            Diagnostic(
+                location=Location(files.display(output / path)),
+                severity="error",
+                code="vault-render-stale",
+                message=f"{why}: the rendered tree is not what `tenancy render` makes from "
+                "the inputs now",
+                hint="run `tenancy render` (and review and commit manifests/), then plan again",
+                source="vault",
+            )
+        )
+
+    for path, text in sorted(expected.items()):
+        try:
+            actual = (output / path).read_bytes()
+        except FileNotFoundError:
+            stale(path, "missing")
+            continue
+        except OSError as exc:
+            raise RepoError(f"cannot read {output / path}: {exc.strerror}") from None
+        if actual != text.encode("utf-8"):
+            stale(path, "modified")
+    roots = {path.split("/", 2)[0] + "/" + path.split("/", 2)[1] for path in expected}
+    for root in sorted(roots):
+        folder = output / root
+        if not folder.is_dir():
+            continue
+        for item in sorted(folder.rglob("*")):
+            relative = item.relative_to(output).as_posix()
+            if item.is_file() and relative not in expected and item.name != "kustomization.yaml":
+                stale(relative, "no longer rendered")
+    return found
 
 
 def render_vault_layer(
@@ -272,20 +394,23 @@ def render_vault_layer(
 def run_plan(params: PlanParams) -> ExitCode:
     """`vault plan` (apply=False) and `vault apply` (apply=True)."""
     from tenancy.sync import vault
-    from tenancy.sync.plan import exposing, plan
+    from tenancy.sync.plan import exposing, fingerprint, invalid_names, plan
 
     # Address and token are checked before the (slower) validate and render.
     vault.connection_from_env(params.vault.address, vault.environment())
-    wanted, config, code = desired_state(params.inputs, params.format)
+    saved = _read_plan_file(params.plan_file) if params.plan_file is not None else None
+    options = saved["options"] if saved is not None else _options(params)
+    wanted, config, code, stale = _desired(params.inputs, params.format)
     if wanted is None or config is None:
         return code
     settings = vault_settings(config, params.vault)
     exposed = exposing(wanted, settings.index_data_path)
+    where = Location(config.path or "tenancy.yaml")
     if exposed:
         return _findings(
             [
                 Diagnostic(
-                    location=Location(config.path or "tenancy.yaml"),
+                    location=where,
                     severity="error",
                     code="vault-index-exposed",
                     message=(
@@ -299,16 +424,64 @@ def run_plan(params: PlanParams) -> ExitCode:
             params.format,
             "refusing to plan: a tenant could rewrite what tenancy believes it owns",
         )
+    bad_names = [
+        Diagnostic(
+            location=Location(files.display(Path(config.k8s_users or "k8s_users"))),
+            severity="error",
+            code="vault-name-invalid",
+            message=f"{why}: Vault would not keep it as given",
+            hint="remove the character from the input that names it",
+            source="vault",
+        )
+        for _, why in invalid_names(wanted)
+    ]
+    if bad_names:
+        return _findings(bad_names, params.format, "refusing to plan: names Vault cannot hold")
+    if stale:
+        return _findings(
+            stale,
+            params.format,
+            "the rendered tree is not current: run `tenancy render` first (nothing was planned "
+            "or applied; Vault gets only what was rendered)",
+        )
     session = connect(settings, params.vault)
     snapshot = vault.observe(session, wanted, settings)
-    result = plan(wanted, snapshot.observed, allow_delete=params.allow_delete, adopt=params.adopt)
+    result = plan(
+        wanted,
+        snapshot.observed,
+        allow_delete=bool(options["allow_delete"]),
+        adopt=bool(options["adopt"]),
+        allow_cascade=tuple(options["allow_cascade"]),
+    )
+    digest = fingerprint(wanted, snapshot.observed, {**options, "address": session.address})
     observed_calls = dict(session.adapter.counts)
+    if saved is not None and saved["fingerprint"] != digest:
+        say(
+            f"tenancy vault: the plan in {params.plan_file} no longer matches: the server, the "
+            "rendered tree or tenancy's index changed since it was made. Nothing was applied; "
+            f"run `tenancy vault plan --out {params.plan_file}` again and review it",
+            err=True,
+        )
+        say(f"the plan in {params.plan_file} no longer matches; nothing was applied")
+        return ExitCode.FINDINGS
     if not params.apply:
         _print_plan(result, params.format, applied=None)
         _calls("plan", session.adapter.counts, session.address)
-        if params.exit_code and result.changes:
+        if params.out is not None:
+            _write_plan_file(params.out, result, options, digest, session.address)
+            say(
+                f"vault plan: saved to {params.out}; `tenancy vault apply {params.out}` "
+                "applies exactly this plan",
+                err=True,
+            )
+        if result.blocked or (params.exit_code and result.changes):
             return ExitCode.FINDINGS
         return ExitCode.OK
+    if params.interactive and saved is None and not params.yes and result.runnable:
+        _print_plan(result, "text", applied=None)
+        if not _confirm(f"Apply {len(result.runnable)} change(s) to {session.address}?"):
+            say("vault apply: nothing applied", err=True)
+            return ExitCode.FINDINGS
     progress = None
     if params.format != "json":
 
@@ -334,6 +507,68 @@ def run_plan(params: PlanParams) -> ExitCode:
     _calls("plan", observed_calls, session.address)
     _calls("apply", writes, session.address)
     return ExitCode.FINDINGS if applied.skipped else ExitCode.OK
+
+
+PLAN_FILE_KIND = "tenancy-vault-plan"
+
+
+def _options(params: PlanParams) -> dict[str, Any]:
+    return {
+        "allow_delete": params.allow_delete,
+        "adopt": params.adopt,
+        "allow_cascade": sorted(set(params.allow_cascade)),
+    }
+
+
+def _write_plan_file(
+    path: Path, result: Plan, options: dict[str, Any], digest: str, address: str
+) -> None:
+    """The reviewed plan: its changes (to read), its options and the digest of what it was
+    made from (to check, when it is applied, that nothing changed since)."""
+    body = {
+        "version": 1,
+        "kind": PLAN_FILE_KIND,
+        "address": address,
+        "options": options,
+        "fingerprint": digest,
+        "changes": [change_json(c, None) for c in result.changes],
+    }
+    _write_atomic(path, json.dumps(body, indent=2, sort_keys=True) + "\n")
+
+
+def _read_plan_file(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read the plan file {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"{path} is not a plan file of `tenancy vault plan --out`") from None
+    options = body.get("options") if isinstance(body, dict) else None
+    if (
+        not isinstance(body, dict)
+        or body.get("kind") != PLAN_FILE_KIND
+        or body.get("version") != 1
+        or not isinstance(body.get("fingerprint"), str)
+        or not isinstance(options, dict)
+        or not isinstance(options.get("allow_cascade"), list)
+    ):
+        raise UsageError(f"{path} is not a plan file of `tenancy vault plan --out`")
+    return {
+        "fingerprint": body["fingerprint"],
+        "options": {
+            "allow_delete": options.get("allow_delete") is True,
+            "adopt": options.get("adopt") is True,
+            "allow_cascade": sorted(str(n) for n in options["allow_cascade"]),
+        },
+    }
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; only `y` or `yes` applies."""
+    sys.stdout.write(f"{question} [y/N] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _past(change: Change) -> str:

@@ -14,15 +14,19 @@ Test setup enables the `kubernetes` and `oidc` auth mounts the rendered objects 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import hvac
 import hvac.exceptions
 import pytest
+from click.testing import CliRunner
 
 from tenancy.app import InputParams
 from tenancy.app_vault import desired_state
+from tenancy.cli import cli
 from tenancy.errors import BackendError
 from tenancy.sync import plan as plan_module
 from tenancy.sync import vault
@@ -30,10 +34,35 @@ from tenancy.sync.settings import VaultSettings
 from tests.conftest import REPO, RunCli
 from tests.servers import PersistentOpenBao, openbao_persistent
 
-CONFIG = REPO / "tenancy.yaml"
+#: The example's tenancy.yaml in a rendered copy of the example (see `example_tree`): plan and
+#: apply take the rendered tree, which must be current, so tests never depend on the state of
+#: the repository's own manifests/ while other work changes it.
+_EXAMPLE: dict[str, Path] = {}
 SETTINGS = VaultSettings()
 #: Requests a plan makes whatever the number of objects: token lookup, auth mounts, index.
 FIXED_READS = 3
+
+
+def copy_example(folder: Path, *, render: bool = True) -> Path:
+    """The example's config and inputs in `folder` (rendered into its own manifests/)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "tenancy.yaml", folder / "tenancy.yaml")
+    shutil.copytree(REPO / "tenants", folder / "tenants", dirs_exist_ok=True)
+    if render:
+        rendered = CliRunner().invoke(cli, ["render", "--config", str(folder / "tenancy.yaml")])
+        assert rendered.exit_code == 0, rendered.output
+    return folder / "tenancy.yaml"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def example_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    _EXAMPLE["config"] = copy_example(tmp_path_factory.mktemp("example"))
+    yield _EXAMPLE["config"]
+    _EXAMPLE.clear()
+
+
+def example() -> Path:
+    return _EXAMPLE["config"]
 
 
 def client(url: str, token: str) -> hvac.Client:
@@ -50,7 +79,7 @@ def prepare(url: str, token: str) -> None:
 
 
 def wanted() -> plan_module.State:
-    state, _, _ = desired_state(InputParams(config=CONFIG, roster=None, k8s_users=None), "text")
+    state, _, _ = desired_state(InputParams(config=example(), roster=None, k8s_users=None), "text")
     assert state is not None
     return state
 
@@ -59,14 +88,14 @@ def tenancy(run: RunCli, url: str, token: str, *args: str) -> Any:
     return run(
         "vault",
         *args,
-        *(() if "--config" in args else ("--config", str(CONFIG))),
+        *(() if "--config" in args else ("--config", str(example()))),
         env={"VAULT_ADDR": url, "VAULT_TOKEN": token},
     )
 
 
 def changes(run: RunCli, url: str, token: str, *args: str) -> list[dict[str, Any]]:
     result = tenancy(run, url, token, "plan", "-f", "json", *args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code in (0, 1), result.output  # 1: a change is blocked
     body = json.loads(result.stdout)
     assert body["version"] == 1
     return list(body["changes"])
@@ -99,6 +128,30 @@ def server_objects(url: str, token: str) -> dict[str, set[str]]:
     }
 
 
+def owned_by_index(url: str, token: str) -> dict[str, set[str]]:
+    """What tenancy's index records, by kind: policies and roles by name; entities, aliases
+    and groups by server ID, each of which must be the ID of the object of that name."""
+    root = client(url, token)
+    index = root.secrets.kv.v2.read_secret_version(
+        path="tenancy/managed", mount_point="secret", raise_on_deleted_version=True
+    )["data"]["data"]
+    out: dict[str, set[str]] = {kind: set() for kind in plan_module.KINDS}
+    for field, value in index.items():
+        kind, _, ident = field.partition(":")
+        if kind in ("policy", "auth-role"):
+            out[kind].add(ident)
+        elif kind == "entity":
+            assert root.secrets.identity.read_entity(ident)["data"]["name"] == value
+            out[kind].add(value)
+        elif kind == "entity-alias":
+            alias = root.secrets.identity.read_entity_alias(ident)["data"]
+            record = json.loads(value)
+            assert alias["mount_accessor"] == record["accessor"]
+            assert f"{alias['mount_path'].removeprefix('auth/')}{alias['name']}" == record["name"]
+            out[kind].add(record["name"])
+    return out
+
+
 def by_kind(state: plan_module.State) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {kind: set() for kind in plan_module.KINDS}
     for kind, name in state.objects:
@@ -127,8 +180,9 @@ def test_apply_creates_exactly_the_rendered_objects(run: RunCli, bao: tuple[str,
     index = client(url, token).secrets.kv.v2.read_secret_version(
         path="tenancy/managed", mount_point="secret", raise_on_deleted_version=True
     )["data"]["data"]
-    assert {k: set(index[k].split("\n")) - {""} for k in plan_module.KINDS} == expected
     assert index["managed-by"] == "tenancy"
+    assert index["version"] == "2"
+    assert owned_by_index(url, token) == expected
     entity = client(url, token).secrets.identity.read_entity_by_name("cleo")["data"]
     assert entity["metadata"]["managed-by"] == "tenancy"
     assert entity["policies"] == ["namespace-owner-cleo"]
@@ -237,10 +291,11 @@ def test_objects_tenancy_does_not_own_are_never_touched(
     assert root.sys.read_acl_policy("namespace-owner-cleo")["data"]["policy"] == hand
 
     # A smaller k8s_users without gabi: gabi's objects are owned, so they may be deleted.
-    users = (REPO / "tenants" / "k8s_users.yaml").read_text(encoding="utf-8")
-    (tmp_path / "k8s_users.yaml").write_text(_drop(users, "gabi"), encoding="utf-8")
-    smaller_inputs = ("--k8s-users", str(tmp_path / "k8s_users.yaml"))
-    args = ("--roster", str(REPO / "tenants" / "roster.yaml"), *smaller_inputs)
+    smaller_config = copy_example(tmp_path / "smaller", render=False)
+    users = smaller_config.parent / "tenants" / "k8s_users.yaml"
+    users.write_text(_drop(users.read_text(encoding="utf-8"), "gabi"), encoding="utf-8")
+    assert run("render", "--config", str(smaller_config)).exit_code == 0
+    args = ("--config", str(smaller_config))
     smaller = changes(run, url, token, *args)
     deletes = [c for c in smaller if c["action"] == "delete"]
     assert {(c["kind"], c["name"]) for c in deletes} == {
@@ -381,17 +436,18 @@ def test_apply_interrupted_by_stopping_the_server_converges(run: RunCli, tmp_pat
         session = vault.connect(
             vault.Connection(address=server.url, token=server.root_token), SETTINGS
         )
+        # Requests alternate: a create, then the index write that records it.
         message = _apply_until(session, state, 9, server.stop)
         assert "connection failed" in message
-        assert "Applied 7: create policy namespace-owner-cleo" in message
-        assert f"Not applied {len(state.objects) - 7}" in message
+        assert "Applied 4: create policy namespace-owner-cleo" in message
+        assert f"Not applied {len(state.objects) - 4}" in message
         assert "again converges" in message
         assert server.root_token not in message
         _restart(server)
         remaining = changes(run, server.url, server.root_token)
-        assert {c["action"] for c in remaining} == {"create"}
-        assert len(remaining) == len(state.objects) - 7
-        assert all(c["owned"] for c in remaining)  # claimed before the stop: no conflicts
+        assert {c["action"] for c in remaining} == {"create"}  # no conflict: all recorded
+        assert len(remaining) == len(state.objects) - 4
+        assert not any(c["owned"] for c in remaining)  # nothing is claimed ahead of a create
         assert tenancy(run, server.url, server.root_token, "apply").exit_code == 0
         assert changes(run, server.url, server.root_token) == []
         assert server_objects(server.url, server.root_token) == by_kind(state)
@@ -412,9 +468,9 @@ def test_apply_interrupted_by_revoking_the_token_converges(
     child = root.auth.token.create(policies=["root"], ttl="1h")["auth"]["client_token"]
     state = wanted()
     session = vault.connect(vault.Connection(address=url, token=child), SETTINGS)
-    message = _apply_until(session, state, 12, lambda: root.auth.token.revoke(child))
+    message = _apply_until(session, state, 11, lambda: root.auth.token.revoke(child))
     assert "permission denied" in message
-    assert "Applied 10:" in message
+    assert "Applied 5:" in message
     assert child not in message and token not in message
     assert tenancy(run, url, token, "apply").exit_code == 0
     assert changes(run, url, token) == []
@@ -434,7 +490,8 @@ def test_permission_denied_midway_is_reported_and_rerun_converges(
         'path "auth/kubernetes/role/*" { capabilities = ["create", "read", "update", "list"] }\n'
         'path "auth/kubernetes/role" { capabilities = ["list"] }\n'
         'path "sys/auth" { capabilities = ["read"] }\n'
-        'path "secret/data/tenancy/managed" { capabilities = ["create", "read", "update"] }\n'
+        'path "secret/data/tenancy/managed" '
+        '{ capabilities = ["create", "read", "update", "patch"] }\n'
         'path "identity/entity/id" { capabilities = ["list"] }\n'
         'path "identity/entity-alias/id" { capabilities = ["list"] }\n',
     )
@@ -444,11 +501,13 @@ def test_permission_denied_midway_is_reported_and_rerun_converges(
     with pytest.raises(BackendError) as caught:
         tenancy(run, url, half, "apply")
     message = str(caught.value)
-    assert "POST identity/entity/name/cleo" in message
+    state = wanted()
+    first = sum(1 for kind, _ in state.objects if kind in ("policy", "auth-role"))
+    assert "POST identity/entity at" in message
     assert "permission denied" in message
-    assert "stopped at change 13 of 18 (create entity cleo)" in message
-    assert "Applied 12: create policy namespace-owner-cleo" in message
-    assert "Not applied 6: create entity cleo" in message
+    assert f"stopped at change {first + 1} of {len(state.objects)} (create entity cleo)" in message
+    assert f"Applied {first}: create policy namespace-owner-cleo" in message
+    assert f"Not applied {len(state.objects) - first}: create entity cleo" in message
     assert half not in message
     assert {c["action"] for c in changes(run, url, token)} == {"create"}
     assert tenancy(run, url, token, "apply").exit_code == 0
@@ -495,10 +554,10 @@ def test_pull_keeps_yaml_comments_and_order(
     client(url, token).secrets.kv.v2.create_or_update_secret(
         path="platform-pull", secret={"k8s_users": json.dumps(_vault_users()), "other": "x"}
     )
+    config = copy_example(tmp_path, render=False)
     original = (REPO / "tenants" / "k8s_users.yaml").read_text(encoding="utf-8")
-    target = tmp_path / "k8s_users.yaml"
-    target.write_text(original, encoding="utf-8")
-    args = ("--k8s-users", str(target), "--path", "platform-pull", "--config", str(CONFIG))
+    target = tmp_path / "tenants" / "k8s_users.yaml"
+    args = ("--k8s-users", str(target), "--path", "platform-pull", "--config", str(config))
     diff = tenancy(run, url, token, "diff", *args)
     assert diff.exit_code == 1
     assert "-emil:" in diff.stdout and "+hana:" in diff.stdout
@@ -534,19 +593,21 @@ def test_pull_into_json_keeps_key_order(
         secret={
             "k8s_users": json.dumps(
                 {
-                    "b": {"role": "admin", "email": "b@x.org"},
-                    "a": {"email": "a@x.org", "role": "admin"},
+                    "b": {"role": "power-user", "email": "b@example.org"},
+                    "a": {"email": "a@example.org", "role": "power-user"},
                 }
             )
         },
     )
-    target = tmp_path / "users.json"
-    target.write_text('{"a": {"role": "admin", "email": "old@x.org"}}\n', encoding="utf-8")
-    args = ("--k8s-users", str(target), "--path", "platform-json", "--config", str(CONFIG))
+    config = copy_example(tmp_path, render=False)
+    (tmp_path / "tenants" / "roster.yaml").write_text("users: {}\n", encoding="utf-8")
+    target = tmp_path / "tenants" / "users.json"
+    target.write_text('{"a": {"role": "power-user", "email": "old@example.org"}}\n', "utf-8")
+    args = ("--k8s-users", str(target), "--path", "platform-json", "--config", str(config))
     assert tenancy(run, url, token, "pull", *args).exit_code == 0
     assert target.read_text(encoding="utf-8") == (
-        '{\n  "a": {\n    "role": "admin",\n    "email": "a@x.org"\n  },\n'
-        '  "b": {\n    "role": "admin",\n    "email": "b@x.org"\n  }\n}\n'
+        '{\n  "a": {\n    "role": "power-user",\n    "email": "a@example.org"\n  },\n'
+        '  "b": {\n    "role": "power-user",\n    "email": "b@example.org"\n  }\n}\n'
     )
 
 
@@ -558,36 +619,33 @@ def test_pull_of_a_missing_field_is_a_clear_error(
     client(url, token).secrets.kv.v2.create_or_update_secret(
         path="platform-nofield", secret={"other": "s3cret"}
     )
+    config = copy_example(tmp_path, render=False)
     args = ("--k8s-users", str(tmp_path / "u.yaml"), "--path", "platform-nofield")
     with pytest.raises(
         BackendError, match="has no field 'k8s_users' \\(fields: other\\)"
     ) as caught:
-        tenancy(run, url, token, "pull", *args, "--config", str(CONFIG))
+        tenancy(run, url, token, "pull", *args, "--config", str(config))
     assert "s3cret" not in str(caught.value)
 
 
 def test_plan_refuses_when_a_tenant_could_write_the_ownership_index(
     run: RunCli, tmp_path: Path
 ) -> None:
-    """A user keyed `tenancy` would get CRUD on secret/data/tenancy/*, the index: refused
-    before any request is made (the address is never contacted)."""
-    users = tmp_path / "k8s_users.yaml"
+    """The index moved to secret/ops/managed and a user keyed `ops` (CRUD on secret/data/ops/*)
+    could rewrite it: refused before any request is made (the address is never contacted).
+    validate reserves such a key itself now; the plan's own check stays as the second line
+    (tested on its own in tests/unit/test_sync_plan.py)."""
+    config = copy_example(tmp_path, render=False)
+    with config.open("a", encoding="utf-8") as out:
+        out.write("vault:\n  index:\n    path: ops/managed\n")
+    users = tmp_path / "tenants" / "k8s_users.yaml"
     users.write_text(
-        "tenancy: {role: namespace-owner, email: t@example.org, namespaces: [tns]}\n",
+        "ops: {role: namespace-owner, email: t@example.org, namespaces: [tns]}\n",
         encoding="utf-8",
     )
-    roster = tmp_path / "roster.yaml"
+    roster = tmp_path / "tenants" / "roster.yaml"
     roster.write_text("users: {}\n", encoding="utf-8")
-    result = tenancy(
-        run,
-        "http://127.0.0.1:9",
-        "unused",
-        "plan",
-        "--roster",
-        str(roster),
-        "--k8s-users",
-        str(users),
-    )
+    result = tenancy(run, "http://127.0.0.1:9", "unused", "plan", "--config", str(config))
     assert result.exit_code == 1
-    assert "vault-index-exposed" in result.output
-    assert "namespace-owner-tenancy" in result.output
+    assert "vault-index-exposed" in result.output or "key-reserved" in result.output
+    assert '"ops"' in result.output or "namespace-owner-ops" in result.output

@@ -164,3 +164,34 @@ def test_connection_follows_the_vault_cli_environment() -> None:
     assert connection_from_env("http://x", env).address == "http://x"
     with pytest.raises(UsageError, match="VAULT_ADDR"):
         connection_from_env(None, {})
+
+
+def test_token_is_stripped_and_a_bad_one_refused_unshown() -> None:
+    """A token pasted with its newline works; one with a control character inside is a usage
+    error that never shows it."""
+    env = {"VAULT_ADDR": "https://v"}
+    assert connection_from_env(None, {**env, "VAULT_TOKEN": " hvs.abc\n"}).token == "hvs.abc"
+    assert connection_from_env(None, {**env, "VAULT_TOKEN": "\n"}).token is None
+    with pytest.raises(UsageError) as caught:
+        connection_from_env(None, {**env, "VAULT_TOKEN": "hvs.SECRET\x01x"})
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "address", ["http://[::1", "http://v:port", "v:8200", "ftp://v", "http://"]
+)
+def test_an_address_that_is_not_a_url_is_a_usage_error(address: str) -> None:
+    """VAULT_ADDR is checked as a URL before any request (never a ValueError traceback)."""
+    with pytest.raises(UsageError, match="VAULT_ADDR"):
+        connection_from_env(None, {"VAULT_ADDR": address, "VAULT_TOKEN": "t"})
+
+
+def test_a_deeply_nested_value_is_refused() -> None:
+    """A value deeper than the loader allows (or than Python's JSON parser recurses) is an
+    error, not a RecursionError."""
+    deep = {"k8s_users": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"}
+    with pytest.raises(BackendError, match="nested deeper"):
+        kv.decode(deep, "k8s_users", "secret/platform")
+    shallow_but_too_deep = {"k8s_users": '{"a": ' + "[" * 70 + "]" * 70 + "}"}
+    with pytest.raises(BackendError, match="nested deeper"):
+        kv.decode(shallow_but_too_deep, "k8s_users", "secret/platform")

@@ -21,14 +21,15 @@ from tenancy.sync.plan import (
     Plan,
     Policy,
     State,
-    claimed,
     desired,
     exposing,
+    fingerprint,
     glob_match,
+    invalid_names,
     key_of,
+    owned_after,
     plan,
     policy_delta,
-    released,
 )
 from tests.fixtures import ROSTER, SOURCES
 from tests.strategies import vault_states
@@ -282,8 +283,9 @@ def test_owned_but_missing_is_recreated_or_forgotten() -> None:
     assert result.forget == {("policy", "gone")}
 
 
-def test_ownership_is_claimed_before_and_released_after() -> None:
-    """The index is written with every planned object first, and loses deletes after."""
+def test_ownership_is_recorded_only_for_what_was_done() -> None:
+    """Created objects are owned once created, deleted ones and forgotten entries are dropped;
+    a change that did not run records nothing (an interrupted apply never claims ahead)."""
     keep = policy("keep", {"a": ["read"]})
     gone = policy("gone", {"a": ["read"]})
     new = policy("new", {"a": ["read"]})
@@ -292,16 +294,9 @@ def test_ownership_is_claimed_before_and_released_after() -> None:
         owned=frozenset({key_of(keep), key_of(gone), ("policy", "lost")}),
     )
     result = plan(State.of([keep, new]), observed, allow_delete=True)
-    claim = claimed(result, observed.owned)
-    assert claim == {("policy", "keep"), ("policy", "gone"), ("policy", "new"), ("policy", "lost")}
     done = result.runnable
-    assert released(claim, result, done) == {("policy", "keep"), ("policy", "new")}
-    # Interrupted before the delete ran: the deleted object stays owned, the next run deletes it.
-    assert released(claim, result, done[:1]) == {
-        ("policy", "keep"),
-        ("policy", "new"),
-        ("policy", "gone"),
-    }
+    assert owned_after(observed.owned, result, done) == {("policy", "keep"), ("policy", "new")}
+    assert owned_after(observed.owned, result, ()) == {("policy", "keep"), ("policy", "gone")}
 
 
 def test_conflicts_are_not_claimed() -> None:
@@ -309,7 +304,130 @@ def test_conflicts_are_not_claimed() -> None:
     hand = policy("p", {"a": ["sudo"]})
     observed = Observed(objects={key_of(hand): hand}, owned=frozenset())
     result = plan(State.of([policy("p", {"a": ["read"]})]), observed)
-    assert claimed(result, observed.owned) == frozenset()
+    assert owned_after(observed.owned, result, result.runnable) == frozenset()
+
+
+# --- issue 14: attachments, cascades, renames, names ----------------------------------------
+
+GABI = Entity(name="gabi", policies=("p",), metadata=())
+
+
+def test_nothing_is_attached_to_an_entity_in_conflict() -> None:
+    """A hand-made entity hugo is a conflict; hugo's rendered alias is blocked with it, and so
+    is a role granted a policy in conflict."""
+    hugo_hand = Entity(name="hugo", policies=("handmade",), metadata=())
+    hugo = Entity(name="hugo", policies=(), metadata=())
+    alias = EntityAlias(mount="oidc", alias="hugo@example.org", entity="hugo")
+    hand_policy = policy("p", {"a": ["sudo"]})
+    role = AuthRole(
+        mount="kubernetes",
+        role="r",
+        bound_service_account_names=("d",),
+        bound_service_account_namespaces=("n",),
+        audience="",
+        policies=("p",),
+        token_ttl=1,
+        token_max_ttl=2,
+    )
+    observed = Observed(
+        objects={key_of(hugo_hand): hugo_hand, key_of(hand_policy): hand_policy},
+        owned=frozenset(),
+    )
+    result = plan(State.of([hugo, alias, policy("p", {"a": ["read"]}), role]), observed)
+    by_key = {c.key: c for c in result.changes}
+    assert by_key[key_of(hugo)].action == "conflict"
+    assert by_key[key_of(alias)].action == "create"
+    assert "entity hugo, which is in conflict" in (by_key[key_of(alias)].blocked or "")
+    assert "policy p, which is in conflict" in (by_key[key_of(role)].blocked or "")
+    assert result.runnable == ()
+
+
+def test_deleting_an_entity_with_foreign_aliases_or_groups_is_blocked_until_named() -> None:
+    """Vault deletes an entity's other aliases and memberships with it: shown, and blocked
+    even with --allow-delete until --allow-cascade names the entity."""
+    mine = EntityAlias(mount="oidc", alias="gabi@example.org", entity="gabi")
+    gabi = Entity(
+        name="gabi",
+        policies=(),
+        metadata=(),
+        aliases=(("oidc", "gabi@example.org"), ("userpass", "gabi-breakglass")),
+        groups=("oncall",),
+    )
+    observed = owned(State.of([gabi, mine]))
+    result = plan(State.of([]), observed, allow_delete=True)
+    by_key = {c.key: c for c in result.changes}
+    entity = by_key[("entity", "gabi")]
+    assert entity.detail == (
+        "cascade: Vault also deletes alias userpass/gabi-breakglass (not managed by tenancy)",
+        "cascade: Vault also removes gabi from group oncall",
+    )
+    assert "--allow-cascade gabi" in (entity.blocked or "")
+    assert by_key[key_of(mine)].blocked is None
+    allowed = plan(State.of([]), observed, allow_delete=True, allow_cascade=["gabi"])
+    assert allowed.blocked == ()
+    bare = Entity(name="gabi", policies=(), metadata=(), aliases=(("oidc", "gabi@example.org"),))
+    assert plan(State.of([]), owned(State.of([bare, mine])), allow_delete=True).blocked == ()
+
+
+def test_an_email_change_renames_the_alias_in_place() -> None:
+    """The entity's tenancy alias on the mount is renamed (update, by its old name's ID), not
+    created beside it (Vault refuses a second alias per entity and mount) and then deleted."""
+    old = EntityAlias(mount="oidc", alias="gabi@example.org", entity="gabi")
+    new = EntityAlias(mount="oidc", alias="gabi.new@example.org", entity="gabi")
+    result = plan(State.of([GABI, new]), owned(State.of([GABI, old])), allow_delete=True)
+    (change,) = result.changes
+    assert (change.action, change.name, change.previous) == (
+        "update",
+        "oidc/gabi.new@example.org",
+        "oidc/gabi@example.org",
+    )
+    assert change.server_key == ("entity-alias", "oidc/gabi@example.org")
+    assert owned_after(frozenset({key_of(old)}), result, [change]) == {key_of(new)}
+
+
+def test_a_second_alias_on_a_mount_is_a_conflict() -> None:
+    """An entity that already has an alias on the mount tenancy does not own: a conflict, not
+    a create Vault would refuse."""
+    gabi = Entity(name="gabi", policies=("p",), metadata=(), aliases=(("oidc", "hand@x.org"),))
+    new = EntityAlias(mount="oidc", alias="gabi@example.org", entity="gabi")
+    observed = Observed(objects={key_of(gabi): gabi}, owned=frozenset({key_of(gabi)}))
+    (change,) = plan(State.of([GABI, new]), observed).changes
+    assert change.action == "conflict"
+    assert "already has alias oidc/hand@x.org" in (change.blocked or "")
+
+
+def test_names_with_control_characters_are_refused() -> None:
+    """`gabi@example.org\\n` (a `$`-anchored pattern lets it through) reads back as another
+    name in Vault: every such name is reported before any call."""
+    state = State.of(
+        [
+            EntityAlias(mount="oidc", alias="gabi@example.org\n", entity="gabi"),
+            policy("fine", {"a": ["read"]}),
+            Entity(name=" spaced", policies=(), metadata=()),
+        ]
+    )
+    found = invalid_names(state)
+    assert [key for key, _ in found] == [
+        ("entity", " spaced"),
+        ("entity-alias", "oidc/gabi@example.org\n"),
+    ]
+    assert "control character" in found[1][1]
+
+
+def test_fingerprint_changes_with_the_server() -> None:
+    """The plan file's digest: the same inputs give the same digest; a server change, an
+    ownership change or other options give another."""
+    wanted = State.of([GABI])
+    empty = Observed(objects={}, owned=frozenset())
+    options = {"adopt": False}
+    assert fingerprint(wanted, empty, options) == fingerprint(wanted, empty, options)
+    hand = owned(State.of([GABI]))
+    assert fingerprint(wanted, hand, options) != fingerprint(wanted, empty, options)
+    assert fingerprint(wanted, empty, {"adopt": True}) != fingerprint(wanted, empty, options)
+    carried = Entity(name="gabi", policies=("p",), metadata=(), groups=("oncall",))
+    assert fingerprint(wanted, owned(State.of([carried])), options) != fingerprint(
+        wanted, hand, options
+    )
 
 
 @given(vault_states(), st.booleans(), st.booleans())
@@ -331,7 +449,7 @@ def test_unowned_objects_are_never_changed_without_adopt(
     result = plan(wanted, observed, allow_delete=allow_delete)
     for change in result.runnable:
         if change.action != "create":
-            assert change.key in ownership
+            assert change.server_key in ownership
         else:
             assert change.key not in server.objects
     assert {c.key for c in result.changes} <= set(wanted.objects) | ownership
@@ -348,9 +466,10 @@ def test_applying_a_plan_converges(wanted: State, server: State, adopt: bool) ->
             del after[change.key]
         else:
             assert change.after is not None
+            after.pop(change.server_key, None)
             after[change.key] = change.after
-    owned_after = released(claimed(result, observed.owned), result, result.runnable)
-    again = plan(wanted, Observed(objects=after, owned=owned_after), allow_delete=True)
+    now_owned = owned_after(observed.owned, result, result.runnable)
+    again = plan(wanted, Observed(objects=after, owned=now_owned), allow_delete=True)
     assert again.changes == ()
 
 

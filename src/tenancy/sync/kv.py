@@ -21,6 +21,8 @@ from typing import Any, Literal
 from tenancy.errors import BackendError, RepoError
 
 ChangeAction = Literal["create", "update", "delete"]
+#: The loader's limit (load.DEFAULT_MAX_DEPTH): what is pulled must load again from git.
+MAX_DEPTH = 64
 YAML_HEADER = (
     "# Cluster users, keyed by user key (Forgejo username = Vault entity = secret/data/<key>/).\n"
     "# Pulled from Vault by `tenancy vault pull`; from now on git is the source of truth.\n"
@@ -43,11 +45,34 @@ def decode(data: Mapping[str, Any] | None, field: str, where: str) -> dict[str, 
                 f"{where} field {field!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno}"
             ) from exc
+        except RecursionError:
+            value = None  # deeper than Python's JSON parser recurses: reported below
+            depth_ok = False
+        else:
+            depth_ok = _depth_ok(value, MAX_DEPTH)
+        if not depth_ok:
+            raise BackendError(
+                f"{where} field {field!r} is nested deeper than {MAX_DEPTH} levels; k8s_users "
+                "is a map of users, a few levels deep"
+            )
     if not isinstance(value, dict):
         raise BackendError(
             f"{where} field {field!r} holds {type(value).__name__}, not a JSON object of users"
         )
     return value
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    """Iterative depth check (the merge and the comparison recurse into the data)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return False
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
 
 
 def _canonical(value: Any) -> str:

@@ -4,11 +4,20 @@ Pipeline: render -> **desired(rendered)**; `sync/vault.observe()` -> Observed;
 **plan(desired, observed)** -> Plan -> `sync/vault.apply()`. See DESIGN.md, "Data flow".
 
 Safety rules the plan encodes (the shell only carries them out):
-- tenancy changes or deletes only objects it owns: those in its managed-objects index on the
-  server (or entities whose metadata says `managed-by: tenancy`). A rendered object whose name
-  is taken by an object tenancy does not own is a `conflict`, never overwritten, unless the
-  plan is made with `adopt`.
-- an owned object that is no longer rendered is a `delete`, blocked unless `allow_delete`.
+- tenancy changes or deletes only objects it owns: those its managed-objects index on the
+  server records, identity objects by their server IDs (`sync/vault.py` decides which observed
+  objects those are; a name alone, or `managed-by` metadata anyone can set, never makes an
+  object tenancy's). A rendered object whose name is taken by an object tenancy does not own
+  is a `conflict`, never overwritten, unless the plan is made with `adopt`.
+- nothing is attached to an object in conflict: a change whose object names one (an alias of
+  a conflicting entity, a role or entity granted a conflicting policy) is blocked with it.
+- an owned object that is no longer rendered is a `delete`, blocked unless `allow_delete`;
+  deleting an entity also deletes its other aliases and its group memberships on the server
+  (Vault cascades), so when it carries any tenancy does not own, the plan shows them and
+  blocks the delete unless `allow_cascade` names the entity.
+- an entity has one alias per auth mount (Vault refuses a second), so a changed alias name
+  (an email change) renames tenancy's alias in place, by its ID; alias names compare without
+  case, as Vault compares them.
 - creates and updates (reversible) come before deletes; within them, objects come in
   dependency order (`KINDS`: policies before the roles and entities that name them), and
   deletes in the reverse order.
@@ -16,9 +25,10 @@ Safety rules the plan encodes (the shell only carries them out):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tenancy.quantity import seconds
@@ -71,6 +81,10 @@ class Entity:
     name: str
     policies: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]  # sorted; includes managed-by: tenancy when desired
+    #: On the server only (never compared): every alias (mount, name) and every group the
+    #: entity is a direct member of, which Vault removes with it when it is deleted.
+    aliases: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    groups: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,10 +201,17 @@ class Change:
     owned: bool = False
     adopt: bool = False
     blocked: str | None = None
+    #: A renamed alias: its name on the server now (the shell finds its ID by this name).
+    previous: str | None = None
 
     @property
     def key(self) -> Key:
         return (self.kind, self.name)
+
+    @property
+    def server_key(self) -> Key:
+        """The key the object has on the server before this change (differs for a rename)."""
+        return (self.kind, self.previous or self.name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,7 +342,9 @@ def _show(value: object) -> str:
 def field_delta(before: VaultObject, after: VaultObject) -> tuple[str, ...]:
     """`field: old -> new` for every field that differs (non-policy objects)."""
     lines = []
-    for name in type(after).__dataclass_fields__:
+    for name, spec in type(after).__dataclass_fields__.items():
+        if not spec.compare:
+            continue
         was, now = getattr(before, name), getattr(after, name)
         if was != now:
             lines.append(f"{name}: {_show(was)} -> {_show(now)}")
@@ -343,27 +366,54 @@ def _difference(
 
 
 def plan(
-    desired: State, observed: Observed, *, allow_delete: bool = False, adopt: bool = False
+    desired: State,
+    observed: Observed,
+    *,
+    allow_delete: bool = False,
+    adopt: bool = False,
+    allow_cascade: Iterable[str] = (),
 ) -> Plan:
     """What to create, update, delete or report as a conflict so the server matches `desired`."""
+    cascade_ok = frozenset(allow_cascade)
+    renames = _renames(desired, observed)
+    renamed_from = set(renames.values())
     reversible: list[Change] = []
     deletes: list[Change] = []
     for key in sorted(desired.objects, key=_order):
         want = desired.objects[key]
         have = observed.objects.get(key)
         owned = key in observed.owned
-        if have is None:
-            detail, paths = _difference(None, want)
+        if have is None and key in renames:
+            old = renames[key]
+            before = observed.objects[old]
+            detail, _ = _difference(before, want)
             reversible.append(
                 Change(
-                    action="create",
+                    action="update",
+                    kind=key[0],
+                    name=key[1],
+                    before=before,
+                    after=want,
+                    detail=(f"rename in place: {old[1]} -> {key[1]}", *detail),
+                    owned=True,
+                    previous=old[1],
+                )
+            )
+            continue
+        if have is None:
+            detail, paths = _difference(None, want)
+            taken = _alias_slot_taken(want, observed, renamed_from)
+            reversible.append(
+                Change(
+                    action="conflict" if taken else "create",
                     kind=key[0],
                     name=key[1],
                     before=None,
                     after=want,
                     detail=detail,
                     paths=paths,
-                    owned=owned,
+                    owned=owned and not taken,
+                    blocked=taken,
                 )
             )
             continue
@@ -393,13 +443,24 @@ def plan(
                 blocked=blocked,
             )
         )
+    reversible = _block_attached(reversible)
     forget = set()
-    for key in sorted(observed.owned - desired.objects.keys(), key=_order, reverse=True):
+    leaving = frozenset(observed.owned - desired.objects.keys() - renamed_from)
+    for key in sorted(leaving, key=_order, reverse=True):
         have = observed.objects.get(key)
         if have is None:
             forget.add(key)  # deleted before, or by hand: only the index entry is left
             continue
         detail, paths = _difference(have, None)
+        reasons = [] if allow_delete else ["deletes need --allow-delete"]
+        if isinstance(have, Entity):
+            cascade = _cascade(have, observed, leaving)
+            detail = (*detail, *cascade)
+            if cascade and have.name not in cascade_ok:
+                reasons.append(
+                    f"deleting entity {have.name} also deletes what tenancy does not own "
+                    f"(the cascade shown): --allow-cascade {have.name} allows it"
+                )
         deletes.append(
             Change(
                 action="delete",
@@ -410,7 +471,7 @@ def plan(
                 detail=detail,
                 paths=paths,
                 owned=True,
-                blocked=None if allow_delete else "deletes need --allow-delete",
+                blocked="; ".join(reasons) or None,
             )
         )
     return Plan(changes=(*reversible, *deletes), forget=frozenset(forget))
@@ -420,23 +481,156 @@ def _order(key: Key) -> tuple[int, str]:
     return KINDS.index(key[0]), key[1]
 
 
-# --- ownership bookkeeping ------------------------------------------------------------------
+def fold(mount: str, alias: str) -> tuple[str, str]:
+    """How Vault tells aliases apart: by mount, and by name without case."""
+    return mount, alias.casefold()
 
 
-def claimed(plan: Plan, owned: frozenset[Key]) -> frozenset[Key]:
-    """The index to record *before* applying: every object apply may create or adopt.
+def _renames(desired: State, observed: Observed) -> dict[Key, Key]:
+    """Rendered aliases tenancy does not own whose entity has a tenancy alias on the same
+    mount that is no longer rendered: that alias is renamed in place (new key -> old key).
+    When the new name is taken (a conflict), the old alias is kept, not deleted: the person
+    keeps their login until the conflict is resolved."""
+    spare: dict[tuple[str, str | None], list[Key]] = {}
+    for key in sorted(observed.owned - desired.objects.keys()):
+        have = observed.objects.get(key)
+        if isinstance(have, EntityAlias):
+            spare.setdefault((have.mount, have.entity), []).append(key)
+    renames: dict[Key, Key] = {}
+    for key in sorted(desired.objects):
+        want = desired.objects[key]
+        if not isinstance(want, EntityAlias) or key in observed.owned:
+            continue
+        candidates = spare.get((want.mount, want.entity))
+        if candidates:
+            renames[key] = candidates.pop(0)
+    return renames
 
-    Recording first means an interrupted apply leaves, at worst, an owned name that does not
-    exist yet (the next plan creates it), never an object tenancy made but does not own (the
-    next plan would call that a conflict and refuse to converge).
-    """
-    return owned | {c.key for c in plan.runnable if c.action != "delete"}
+
+def _alias_slot_taken(want: VaultObject, observed: Observed, renamed_from: set[Key]) -> str | None:
+    """Why an alias cannot be created: its entity already has one on that mount that tenancy
+    does not own (Vault allows one alias per entity and mount, and refuses a second)."""
+    if not isinstance(want, EntityAlias):
+        return None
+    entity = observed.objects.get(("entity", want.entity or ""))
+    if not isinstance(entity, Entity):
+        return None
+    ours = set()
+    for key in observed.owned | renamed_from:
+        have = observed.objects.get(key)
+        if isinstance(have, EntityAlias):
+            ours.add(fold(have.mount, have.alias))
+    for mount, name in entity.aliases:
+        if mount == want.mount and fold(mount, name) not in ours:
+            return (
+                f"entity {entity.name} already has alias {mount}/{name}, not managed by tenancy "
+                "(Vault allows one alias per entity and mount)"
+            )
+    return None
 
 
-def released(claim: frozenset[Key], plan: Plan, done: Iterable[Change]) -> frozenset[Key]:
-    """The index after applying: deleted objects and forgotten entries are dropped."""
-    gone = {c.key for c in done if c.action == "delete"}
-    return frozenset(claim - gone - plan.forget)
+def references(obj: VaultObject | None) -> tuple[Key, ...]:
+    """The objects an object names: the policies it grants, the entity an alias belongs to."""
+    if isinstance(obj, Entity | AuthRole | Group):
+        return tuple(("policy", p) for p in obj.policies)
+    if isinstance(obj, EntityAlias):
+        return (("entity", obj.entity or ""),)
+    return ()
+
+
+def _block_attached(changes: list[Change]) -> list[Change]:
+    """Block every change that would attach something to an object in conflict (or to one
+    whose own change is blocked for that reason), until nothing more is blocked."""
+    blocked = {c.key for c in changes if c.action == "conflict"}
+    out = list(changes)
+    grew = True
+    while grew:
+        grew = False
+        for index, change in enumerate(out):
+            if change.blocked is not None:
+                continue
+            hit = next((k for k in references(change.after) if k in blocked), None)
+            if hit is None:
+                continue
+            out[index] = replace(
+                change,
+                blocked=f"names {hit[0]} {hit[1]}, which is in conflict: nothing is attached "
+                "to an object tenancy does not own",
+            )
+            blocked.add(change.key)
+            grew = True
+    return out
+
+
+def _cascade(entity: Entity, observed: Observed, leaving: frozenset[Key]) -> tuple[str, ...]:
+    """What Vault deletes with an entity besides what tenancy deletes itself."""
+    ours = set()
+    for key in leaving:
+        have = observed.objects.get(key)
+        if isinstance(have, EntityAlias):
+            ours.add(fold(have.mount, have.alias))
+    lines = [
+        f"cascade: Vault also deletes alias {mount}/{name} (not managed by tenancy)"
+        for mount, name in entity.aliases
+        if fold(mount, name) not in ours
+    ]
+    lines += [f"cascade: Vault also removes {entity.name} from group {g}" for g in entity.groups]
+    return tuple(lines)
+
+
+# --- names, ownership bookkeeping, plan files ----------------------------------------------
+
+
+def invalid_names(state: State) -> list[tuple[Key, str]]:
+    """Objects whose names Vault would not keep as given: a control character (a newline
+    makes `gabi@example.org\\n` a name that reads back as another) or surrounding spaces."""
+    found = []
+    for key in sorted(state.objects, key=_order):
+        obj = state.objects[key]
+        names = [key[1]]
+        if isinstance(obj, EntityAlias):
+            names.append(obj.entity or "")
+        for name in names:
+            if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in name):
+                found.append((key, f"{key[0]} name {name!r} holds a control character"))
+                break
+            if name != name.strip():
+                found.append((key, f"{key[0]} name {name!r} starts or ends with a space"))
+                break
+    return found
+
+
+def owned_after(owned: frozenset[Key], plan: Plan, done: Iterable[Change]) -> frozenset[Key]:
+    """What tenancy owns once `done` (changes of `plan`) are carried out: created and adopted
+    objects are recorded once they exist; deleted ones, renamed-away names and forgotten
+    entries are dropped. Nothing is recorded for a change that was not carried out."""
+    result = set(owned)
+    for change in done:
+        if change.action == "delete":
+            result.discard(change.key)
+        else:
+            result.discard(change.server_key)
+            result.add(change.key)
+    return frozenset(result - plan.forget)
+
+
+def fingerprint(desired: State, observed: Observed, options: Mapping[str, Any]) -> str:
+    """A digest of everything a plan is made from: the same digest, the same plan.
+
+    A plan file records it; applying the file re-reads the server and refuses when the digest
+    differs (the server, the rendered tree or the options changed since the review)."""
+    entities = sorted(
+        (o.name, o.aliases, o.groups) for o in observed.objects.values() if isinstance(o, Entity)
+    )
+    parts = [
+        repr(sorted(desired.objects.items())),
+        repr(sorted(observed.objects.items())),
+        repr(entities),  # not part of Entity equality, but part of what a delete cascades to
+        repr(sorted(observed.owned)),
+        repr(sorted(observed.ids.items())),
+        json.dumps(dict(options), sort_keys=True),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def exposing(desired: State, data_path: str) -> list[str]:

@@ -3,12 +3,20 @@
 - **Connect** like the vault CLI: VAULT_ADDR, VAULT_TOKEN, TLS verification on, VAULT_CACERT /
   VAULT_CAPATH / VAULT_CLIENT_CERT / VAULT_CLIENT_KEY / VAULT_SKIP_VERIFY honoured; or log in
   with Kubernetes auth from a service-account JWT file. The token never appears in a message,
-  a repr or a log line: it lives only in the hvac adapter's request header.
+  a repr or a log line: it lives only in the hvac adapter's request header (surrounding
+  whitespace stripped; a token no header can carry is refused without being shown).
+- **Answers** are checked: anything but the JSON Vault gives (an HTML page with status 200
+  from a proxy, a `key_info` of strings) is an error, never read as "nothing exists".
 - **Observe** reads only what is rendered or owned: one LIST per object type and at most one
   read per object (entity aliases come whole from one LIST, so they cost no read at all).
-- **Apply** runs a plan's changes one by one. Ownership is recorded in tenancy's managed-objects
-  index (KV v2) *before* anything is created, so an interrupted apply never leaves an object
-  tenancy made but does not own; a failure stops at once and says what was and was not applied.
+  Identity objects are matched as Vault matches them: entity, group and alias names without
+  case.
+- **Ownership** is tenancy's managed-objects index (KV v2), one field per object: policies and
+  auth roles by name (their names are their identity), entities, aliases and groups by the
+  server's ID (an alias also by its mount accessor). A field is written only after the change
+  that makes it true succeeded (a KV merge-patch of that one field), so a name never makes an
+  object tenancy's: an object of a recorded name that has another ID is someone else's. A
+  failure stops at once and says what was and was not applied.
 - Auth mounts are never enabled here: a missing kubernetes or oidc mount is an error that says
   how to enable it, since enabling an auth method is a platform decision, not a sync side effect.
 
@@ -19,12 +27,13 @@ token at an exact point of an apply).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import hvac
 import hvac.exceptions
@@ -34,7 +43,6 @@ from hvac.adapters import JSONAdapter
 from tenancy.errors import BackendError, UsageError
 from tenancy.sync import hcl
 from tenancy.sync.plan import (
-    KINDS,
     MANAGED_BY,
     OWNER,
     AuthRole,
@@ -49,15 +57,19 @@ from tenancy.sync.plan import (
     Policy,
     State,
     VaultObject,
-    claimed,
-    released,
+    fold,
 )
 from tenancy.sync.settings import VaultSettings
 
 #: Values of VAULT_SKIP_VERIFY the vault CLI reads as true (Go's strconv.ParseBool).
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 READS = ("GET", "LIST")
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+#: Fields per index write: the server refuses a request of more than about a thousand JSON
+#: strings (max_request_json_strings), and each field is two (its name and its value).
+INDEX_CHUNK = 400
+#: Identity objects are recorded in the index by their server ID.
+IDENTITY: tuple[Kind, ...] = ("entity", "entity-alias", "group")
 
 
 class CountingAdapter(JSONAdapter):
@@ -95,10 +107,43 @@ class Connection:
     timeout: int = 30
 
 
+def _address(address: str) -> str:
+    """VAULT_ADDR checked as a URL the client can use (a usage error, never a traceback)."""
+    address = address.strip()
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        host = parts.hostname
+    except ValueError as exc:
+        raise UsageError(
+            f"VAULT_ADDR (or --vault-addr) {address!r} is not a valid URL: {exc}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(
+            f"VAULT_ADDR (or --vault-addr) {address!r} is not an http:// or https:// URL "
+            "with a host, such as https://vault.example.org:8200"
+        )
+    return address.rstrip("/")
+
+
+def _token(value: str | None) -> str | None:
+    """VAULT_TOKEN without surrounding whitespace (a token pasted from a file ends with a
+    newline). A token with any other character a header cannot carry is refused, unshown."""
+    token = (value or "").strip()
+    if not token:
+        return None
+    if any(not 0x21 <= ord(c) <= 0x7E for c in token):
+        raise UsageError(
+            "VAULT_TOKEN holds a character no token has (a control character, a space or a "
+            "non-ASCII letter inside it); the token is not shown. Set it to the token alone"
+        )
+    return token
+
+
 def connection_from_env(address: str | None, env: Mapping[str, str]) -> Connection:
     """The vault CLI's environment variables, with `address` (from --vault-addr) first."""
     address = address or env.get("VAULT_ADDR")
-    if not address:
+    if not address or not address.strip():
         raise UsageError("no Vault address: set VAULT_ADDR or pass --vault-addr URL")
     verify: bool | str = True
     if env.get("VAULT_CACERT"):
@@ -111,15 +156,18 @@ def connection_from_env(address: str | None, env: Mapping[str, str]) -> Connecti
     if env.get("VAULT_CLIENT_CERT") and env.get("VAULT_CLIENT_KEY"):
         cert = (env["VAULT_CLIENT_CERT"], env["VAULT_CLIENT_KEY"])
     return Connection(
-        address=address.rstrip("/"),
-        token=env.get("VAULT_TOKEN") or None,
+        address=_address(address),
+        token=_token(env.get("VAULT_TOKEN")),
         verify=verify,
         cert=cert,
     )
 
 
 def _reason(exc: Exception) -> str:
-    """A message for a failed request: the server's own words, never a header or the token."""
+    """A message for a failed request: the server's own words, never a header or the token.
+
+    Exceptions of the HTTP stack may quote what was sent (requests' InvalidHeader quotes the
+    header value, which is the token): only their type is shown."""
     if isinstance(exc, hvac.exceptions.Forbidden):
         return "permission denied (the token is invalid, revoked or its policies do not allow this)"
     if isinstance(exc, hvac.exceptions.Unauthorized):
@@ -135,7 +183,17 @@ def _reason(exc: Exception) -> str:
         return "connection failed (is the server running and VAULT_ADDR right?)"
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
-    return f"{type(exc).__name__}: {exc}"
+    return f"the request could not be made ({type(exc).__name__})"
+
+
+def _not_json(where: str, response: Any) -> BackendError:
+    status = getattr(response, "status_code", "?")
+    kind = getattr(response, "headers", {}).get("Content-Type", "no content type")
+    return BackendError(
+        f"{where}: the answer is not the JSON Vault gives (HTTP {status}, {kind}); is "
+        "VAULT_ADDR the Vault API itself, not a proxy's or a login page? Nothing was changed "
+        "on the strength of it"
+    )
 
 
 class Session:
@@ -145,31 +203,70 @@ class Session:
         self.address = connection.address
         self.adapter = adapter
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        where = f"{method.upper()} {path} at {self.address}"
         try:
             kwargs: dict[str, Any] = {} if body is None else {"json": dict(body)}
+            if headers:
+                kwargs["headers"] = dict(headers)
             response = self.adapter.request(method, f"/v1/{path}", **kwargs)
-        except hvac.exceptions.InvalidPath:
+        except hvac.exceptions.InvalidPath as exc:
+            if exc.json is None and (exc.text or "").strip():
+                raise _not_json(where, None) from None  # a 404 page, not Vault's 404
             return None
         except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
-            where = f"{method.upper()} {path} at {self.address}"
             raise BackendError(f"{where}: {_reason(exc)}") from None
-        return response if isinstance(response, dict) else None
+        if isinstance(response, dict):
+            return response
+        if isinstance(response, requests.Response) and response.status_code == 204:
+            return None  # no content: what a write that returns nothing answers
+        raise _not_json(where, response)
 
     def read(self, path: str) -> dict[str, Any] | None:
         response = self._call("get", path)
-        return None if response is None else response.get("data")
+        if response is None:
+            return None
+        data = response.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise _shape(f"GET {path}", "data", data)
+        return data
 
     def list(self, path: str) -> dict[str, Any]:
+        """A LIST's data: `keys` a list of strings, `key_info` (when given) objects by key."""
         response = self._call("list", path)
-        return (response or {}).get("data") or {}
+        data = (response or {}).get("data") or {}
+        if not isinstance(data, dict):
+            raise _shape(f"LIST {path}", "data", data)
+        keys = data.get("keys") or []
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise _shape(f"LIST {path}", "keys", keys)
+        info = data.get("key_info") or {}
+        if not isinstance(info, dict) or not all(isinstance(v, dict) for v in info.values()):
+            raise _shape(f"LIST {path}", "key_info", info)
+        return data
 
     def write(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         response = self._call("post", path, body)
         return None if response is None else response.get("data")
 
+    def patch(self, path: str, body: Mapping[str, Any]) -> None:
+        self._call("patch", path, body, headers={"Content-Type": "application/merge-patch+json"})
+
     def delete(self, path: str) -> None:
         self._call("delete", path)
+
+
+def _shape(where: str, name: str, value: Any) -> BackendError:
+    return BackendError(
+        f"{where}: the answer's `{name}` is a {type(value).__name__}, not what Vault gives "
+        f"(the API answers {name} as {'a list of strings' if name == 'keys' else 'JSON objects'})"
+    )
 
 
 def connect(connection: Connection, settings: VaultSettings) -> Session:
@@ -203,9 +300,10 @@ def connect(connection: Connection, settings: VaultSettings) -> Session:
             ) from None
         path = f"auth/{settings.login_mount}/login"
         login = session._call("post", path, {"role": settings.login_role, "jwt": jwt})
-        if not login or not login.get("auth"):
+        auth = login.get("auth") if login else None
+        if not isinstance(auth, dict) or not isinstance(auth.get("client_token"), str):
             raise BackendError(f"Kubernetes login at {path} returned no token")
-        adapter.token = login["auth"]["client_token"]
+        adapter.token = auth["client_token"]
     elif not connection.token:
         raise UsageError("no Vault token: set VAULT_TOKEN, or log in with --k8s-role NAME")
     if session.read("auth/token/lookup-self") is None:
@@ -220,25 +318,89 @@ def _q(name: str) -> str:
 # --- managed-objects index ----------------------------------------------------------------
 
 
-def read_index(session: Session, settings: VaultSettings) -> frozenset[Key]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Index:
+    """tenancy's ownership record: one field per owned object (see `field_name`).
+
+    `version` is None when there is no index yet; 1 is an earlier tenancy's (names only: its
+    policy and auth-role names are kept, its identity names are not trusted, since a name
+    does not say which object tenancy made; those objects show as conflicts until adopted)."""
+
+    fields: Mapping[str, str]
+    version: int | None
+
+
+def field_name(kind: Kind, ident: str) -> str:
+    """`policy:<name>`, `auth-role:<mount>/<role>`, `entity:<id>`, `entity-alias:<id>`,
+    `group:<id>`."""
+    return f"{kind}:{ident}"
+
+
+def read_index(session: Session, settings: VaultSettings) -> Index:
     secret = session.read(f"{settings.index_mount}/data/{settings.index_path}")
-    data = (secret or {}).get("data") or {}
-    owned: set[Key] = set()
-    for kind in KINDS:
-        owned.update((kind, name) for name in str(data.get(kind) or "").splitlines() if name)
-    return frozenset(owned)
+    if secret is None:
+        return Index(fields={}, version=None)
+    data = secret.get("data") or {}
+    if not isinstance(data, dict) or data.get(MANAGED_BY) != OWNER:
+        raise BackendError(
+            f"{settings.index_mount}/{settings.index_path} exists but is not tenancy's "
+            "ownership index (no managed-by: tenancy); move it, or set vault.index.path"
+        )
+    version = str(data.get("version", ""))
+    if version == "1":
+        fields = {
+            field_name(kind, name): "owned"
+            for kind in ("policy", "auth-role")
+            for name in str(data.get(kind) or "").splitlines()
+            if name
+        }
+        return Index(fields=fields, version=1)
+    if version != str(INDEX_VERSION):
+        raise BackendError(
+            f"{settings.index_mount}/{settings.index_path} is a version {version!r} index, "
+            f"which this tenancy does not read (it reads {INDEX_VERSION}): upgrade tenancy"
+        )
+    fields = {
+        str(k): str(v)
+        for k, v in data.items()
+        if isinstance(k, str) and ":" in k and isinstance(v, str)
+    }
+    return Index(fields=fields, version=INDEX_VERSION)
 
 
-def write_index(session: Session, settings: VaultSettings, owned: Iterable[Key]) -> None:
-    """One newline-separated string per kind: the server refuses JSON with more than about
-    a thousand strings in one request, and an index of 1,000 users holds ~4,500 names (names
-    are validated object names and never contain a newline)."""
-    names: dict[str, list[str]] = {kind: [] for kind in KINDS}
-    for kind, name in sorted(owned):
-        names[kind].append(name)
-    data: dict[str, str] = {MANAGED_BY: OWNER, "version": str(INDEX_VERSION)}
-    data.update({kind: "\n".join(values) for kind, values in names.items()})
-    session.write(f"{settings.index_mount}/data/{settings.index_path}", {"data": data})
+class IndexWriter:
+    """Writes index fields as changes succeed: a merge-patch per change (only that field)."""
+
+    def __init__(self, session: Session, settings: VaultSettings, index: Index) -> None:
+        self.session = session
+        self.path = f"{settings.index_mount}/data/{settings.index_path}"
+        self.shown = f"{settings.index_mount}/{settings.index_path}"
+        self.index = index
+        self.ready = index.version == INDEX_VERSION
+
+    def _patch(self, fields: Mapping[str, str | None]) -> None:
+        items = sorted(fields.items())
+        for start in range(0, len(items), INDEX_CHUNK):
+            self.session.patch(self.path, {"data": dict(items[start : start + INDEX_CHUNK])})
+
+    def record(self, fields: Mapping[str, str | None]) -> None:
+        """Set (a value) or drop (None) fields of the index. The first write of a missing (or
+        version 1) index writes it whole, in chunks: a merge-patch needs the secret to exist."""
+        if not fields:
+            return
+        if self.ready:
+            self._patch(fields)
+            return
+        merged = {k: v for k, v in {**self.index.fields, **fields}.items() if v is not None}
+        items = sorted(merged.items())
+        base = {MANAGED_BY: OWNER, "version": str(INDEX_VERSION)}
+        self.session.write(self.path, {"data": {**base, **dict(items[:INDEX_CHUNK])}})
+        self.ready = True
+        self._patch(dict(items[INDEX_CHUNK:]))
+
+
+def _alias_record(alias: EntityAlias, accessor: str) -> str:
+    return json.dumps({"name": alias.name, "accessor": accessor}, sort_keys=True)
 
 
 # --- observe ------------------------------------------------------------------------------
@@ -246,10 +408,14 @@ def write_index(session: Session, settings: VaultSettings, owned: Iterable[Key])
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
-    """Observed state plus what only the shell needs: auth mount accessors."""
+    """Observed state plus what only the shell needs: auth mount accessors, the index read,
+    its fields whose objects are gone, and the ID of every alias on the server."""
 
     observed: Observed
     accessors: Mapping[str, str]
+    index: Index = field(default_factory=lambda: Index(fields={}, version=None))
+    stale: frozenset[str] = frozenset()
+    alias_ids: frozenset[str] = frozenset()
 
 
 def _names(keys: Iterable[Key], kind: Kind) -> set[str]:
@@ -257,7 +423,13 @@ def _names(keys: Iterable[Key], kind: Kind) -> set[str]:
 
 
 def _pairs(values: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), str(v)) for k, v in (values or {}).items()))
+    if not isinstance(values, Mapping):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in values.items()))
+
+
+def _strings(values: Any) -> tuple[str, ...]:
+    return tuple(sorted(str(v) for v in values)) if isinstance(values, list) else ()
 
 
 def auth_mounts(session: Session) -> dict[str, tuple[str, str]]:
@@ -268,6 +440,11 @@ def auth_mounts(session: Session) -> dict[str, tuple[str, str]]:
         for path, info in mounts.items()
         if isinstance(info, dict)
     }
+
+
+def _owned_ids(index: Index, kind: Kind) -> dict[str, str]:
+    prefix = f"{kind}:"
+    return {k.removeprefix(prefix): v for k, v in index.fields.items() if k.startswith(prefix)}
 
 
 def observe(session: Session, desired: State, settings: VaultSettings) -> Snapshot:
@@ -282,10 +459,14 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
             f"tenancy does not enable auth methods; enable them first ({hints})"
         )
     index = read_index(session, settings)
-    candidates = set(desired.objects) | index
     objects: dict[Key, VaultObject] = {}
     ids: dict[Key, str] = {}
-    owned = set(index)
+    owned: set[Key] = set()
+    stale: set[str] = set()
+
+    for kind in ("policy", "auth-role"):
+        owned.update((kind, name) for name in _owned_ids(index, kind))
+    candidates = set(desired.objects) | owned
 
     policies = _names(candidates, "policy")
     if policies:
@@ -303,54 +484,135 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
             if data is not None:
                 objects[("auth-role", f"{mount}/{role}")] = _auth_role(mount, role, data)
 
+    owned_entities = _owned_ids(index, "entity")
+    owned_aliases = _owned_ids(index, "entity-alias")
+    owned_groups = _owned_ids(index, "group")
+    wanted_entities = _names(desired.objects, "entity")
+    wanted_aliases = _names(desired.objects, "entity-alias")
+    wanted_groups = _names(desired.objects, "group")
+    alias_ids: set[str] = set()
+
     entity_names: dict[str, str] = {}
-    if _names(candidates, "entity") or _names(candidates, "entity-alias"):
+    if wanted_entities or wanted_aliases or owned_entities or owned_aliases:
         info = session.list("identity/entity/id").get("key_info") or {}
         entity_names = {eid: str(v.get("name", "")) for eid, v in info.items()}
-    for name in sorted(_names(candidates, "entity") & set(entity_names.values())):
-        data = session.read(f"identity/entity/name/{_q(name)}")
-        if data is None:
-            continue
-        entity = Entity(
-            name=name,
-            policies=tuple(sorted(data.get("policies") or ())),
-            metadata=_pairs(data.get("metadata")),
+    all_aliases: dict[str, Mapping[str, Any]] = {}
+    if entity_names or wanted_aliases or owned_aliases:
+        all_aliases = session.list("identity/entity-alias/id").get("key_info") or {}
+    alias_ids = set(all_aliases)
+    by_entity: dict[str, list[tuple[str, str]]] = {}
+    for value in all_aliases.values():
+        by_entity.setdefault(str(value.get("canonical_id", "")), []).append(
+            (_mount_of(value), str(value.get("name", "")))
         )
-        objects[("entity", name)] = entity
-        ids[("entity", name)] = str(data["id"])
-        if (MANAGED_BY, OWNER) in entity.metadata:
-            owned.add(("entity", name))  # ownership recorded on the object itself
 
-    aliases = _names(candidates, "entity-alias")
-    if aliases:
-        info = session.list("identity/entity-alias/id").get("key_info") or {}
-        for alias_id, value in info.items():
-            mount = str(value.get("mount_path", "")).removeprefix("auth/").rstrip("/")
-            alias = EntityAlias(
-                mount=mount,
-                alias=str(value.get("name", "")),
-                entity=entity_names.get(str(value.get("canonical_id", ""))),
+    # Entities: a rendered name matches the server's without case; an owned ID is tenancy's.
+    wanted_fold = {name.casefold(): name for name in wanted_entities}
+    entity_keys: dict[str, str] = {}  # entity ID -> the name it is planned under
+    for eid, name in entity_names.items():
+        if eid in owned_entities:
+            entity_keys[eid] = wanted_fold.get(name.casefold(), name)
+            owned.add(("entity", entity_keys[eid]))
+        elif name.casefold() in wanted_fold:
+            entity_keys[eid] = wanted_fold[name.casefold()]
+    stale.update(field_name("entity", e) for e in owned_entities if e not in entity_names)
+    group_names: dict[str, str] | None = None
+    for eid, key_name in sorted(entity_keys.items(), key=lambda item: item[1]):
+        data = session.read(f"identity/entity/id/{_q(eid)}")
+        if data is None:
+            owned.discard(("entity", key_name))
+            continue
+        direct = _strings(data.get("direct_group_ids"))
+        if direct and group_names is None:
+            group_names = _group_names(session)
+        entity = Entity(
+            name=str(data.get("name", key_name)),
+            policies=_strings(data.get("policies")),
+            metadata=_pairs(data.get("metadata")),
+            aliases=tuple(sorted(by_entity.get(eid, ()))),
+            groups=tuple(sorted((group_names or {}).get(g, g) for g in direct)),
+        )
+        objects[("entity", key_name)] = entity
+        ids[("entity", key_name)] = eid
+
+    # Aliases: by (mount, name without case) as Vault tells them apart; owned by ID+accessor.
+    accessor_of = {mount: accessor for mount, (accessor, _) in mounts.items()}
+    wanted_alias_fold: dict[tuple[str, str], str] = {}
+    for key, obj in desired.objects.items():
+        if isinstance(obj, EntityAlias):
+            wanted_alias_fold[fold(obj.mount, obj.alias)] = key[1]
+    for alias_id, value in all_aliases.items():
+        mount = _mount_of(value)
+        name = str(value.get("name", ""))
+        record = owned_aliases.get(alias_id)
+        mine = record is not None and _record_accessor(record) == value.get("mount_accessor")
+        wanted_name = wanted_alias_fold.get(fold(mount, name))
+        if wanted_name is None and not mine:
+            continue
+        key_name = wanted_name or f"{mount}/{name}"
+        canonical = str(value.get("canonical_id", ""))
+        entity_name = entity_names.get(canonical)
+        if canonical in entity_keys:
+            entity_name = entity_keys[canonical]
+        objects[("entity-alias", key_name)] = EntityAlias(
+            mount=mount, alias=name, entity=entity_name
+        )
+        ids[("entity-alias", key_name)] = alias_id
+        if mine:
+            owned.add(("entity-alias", key_name))
+    stale.update(
+        field_name("entity-alias", a)
+        for a, kept in owned_aliases.items()
+        if a not in all_aliases or _record_accessor(kept) != all_aliases[a].get("mount_accessor")
+    )
+
+    if wanted_groups or owned_groups:
+        names = group_names if group_names is not None else _group_names(session)
+        wanted_group_fold = {name.casefold(): name for name in wanted_groups}
+        for gid, name in sorted(names.items()):
+            wanted_group = wanted_group_fold.get(name.casefold())
+            mine = gid in owned_groups
+            if wanted_group is None and not mine:
+                continue
+            key_name = wanted_group or name
+            data = session.read(f"identity/group/id/{_q(gid)}")
+            if data is None:
+                continue
+            objects[("group", key_name)] = Group(
+                name=str(data.get("name", name)),
+                type=str(data.get("type", "internal")),
+                policies=_strings(data.get("policies")),
+                metadata=_pairs(data.get("metadata")),
             )
-            if alias.name in aliases:
-                objects[("entity-alias", alias.name)] = alias
-                ids[("entity-alias", alias.name)] = str(alias_id)
-
-    groups = _names(candidates, "group")
-    if groups:
-        existing = set(session.list("identity/group/name").get("keys") or ())
-        for name in sorted(groups & existing):
-            data = session.read(f"identity/group/name/{_q(name)}")
-            if data is not None:
-                objects[("group", name)] = Group(
-                    name=name,
-                    type=str(data.get("type", "internal")),
-                    policies=tuple(sorted(data.get("policies") or ())),
-                    metadata=_pairs(data.get("metadata")),
-                )
+            ids[("group", key_name)] = gid
+            if mine:
+                owned.add(("group", key_name))
+        stale.update(field_name("group", g) for g in owned_groups if g not in names)
     return Snapshot(
         observed=Observed(objects=objects, owned=frozenset(owned), ids=ids),
-        accessors={mount: accessor for mount, (accessor, _) in mounts.items()},
+        accessors=accessor_of,
+        index=index,
+        stale=frozenset(stale),
+        alias_ids=frozenset(alias_ids),
     )
+
+
+def _mount_of(value: Mapping[str, Any]) -> str:
+    return str(value.get("mount_path", "")).removeprefix("auth/").rstrip("/")
+
+
+def _record_accessor(record: str) -> str | None:
+    try:
+        value = json.loads(record)
+    except ValueError:
+        return None
+    return str(value.get("accessor")) if isinstance(value, dict) else None
+
+
+def _group_names(session: Session) -> dict[str, str]:
+    """Every group's name by ID (one LIST)."""
+    info = session.list("identity/group/id").get("key_info") or {}
+    return {gid: str(value.get("name", gid)) for gid, value in info.items()}
 
 
 def _policy(name: str, text: str) -> Policy:
@@ -362,17 +624,19 @@ def _policy(name: str, text: str) -> Policy:
 
 def _auth_role(mount: str, role: str, data: Mapping[str, Any]) -> AuthRole:
     audience = data.get("audience") or ""
+    try:
+        ttl, max_ttl = int(data.get("token_ttl") or 0), int(data.get("token_max_ttl") or 0)
+    except (TypeError, ValueError):
+        raise _shape(f"GET auth/{mount}/role/{role}", "token_ttl", data.get("token_ttl")) from None
     return AuthRole(
         mount=mount,
         role=role,
-        bound_service_account_names=tuple(sorted(data.get("bound_service_account_names") or ())),
-        bound_service_account_namespaces=tuple(
-            sorted(data.get("bound_service_account_namespaces") or ())
-        ),
+        bound_service_account_names=_strings(data.get("bound_service_account_names")),
+        bound_service_account_namespaces=_strings(data.get("bound_service_account_namespaces")),
         audience=str(audience),
-        policies=tuple(sorted(data.get("token_policies") or data.get("policies") or ())),
-        token_ttl=int(data.get("token_ttl") or 0),
-        token_max_ttl=int(data.get("token_max_ttl") or 0),
+        policies=_strings(data.get("token_policies") or data.get("policies")),
+        token_ttl=ttl,
+        token_max_ttl=max_ttl,
     )
 
 
@@ -385,85 +649,149 @@ class Applied:
     skipped: tuple[Change, ...]
 
 
-def _execute(
-    session: Session,
-    change: Change,
-    ids: dict[Key, str],
-    accessors: Mapping[str, str],
-) -> None:
-    obj = change.after if change.action != "delete" else change.before
-    if isinstance(obj, Policy):
-        path = f"sys/policies/acl/{_q(obj.name)}"
-        if change.action == "delete":
-            session.delete(path)
-        else:
-            session.write(path, {"policy": obj.text})
-    elif isinstance(obj, AuthRole):
-        path = f"auth/{obj.mount}/role/{_q(obj.role)}"
-        if change.action == "delete":
-            session.delete(path)
-        else:
-            session.write(
-                path,
-                {
-                    "bound_service_account_names": list(obj.bound_service_account_names),
-                    "bound_service_account_namespaces": list(obj.bound_service_account_namespaces),
-                    "audience": obj.audience,
-                    "token_policies": list(obj.policies),
-                    "token_ttl": obj.token_ttl,
-                    "token_max_ttl": obj.token_max_ttl,
-                },
-            )
-    elif isinstance(obj, Entity):
-        path = f"identity/entity/name/{_q(obj.name)}"
-        if change.action == "delete":
-            session.delete(path)
-            ids.pop(change.key, None)
-        else:
-            data = session.write(
-                path, {"policies": list(obj.policies), "metadata": dict(obj.metadata)}
-            )
-            if data and data.get("id"):  # a create answers with the new ID, an update with 204
-                ids[change.key] = str(data["id"])
-    elif isinstance(obj, EntityAlias):
-        _execute_alias(session, change, obj, ids, accessors)
-    elif isinstance(obj, Group):
-        path = f"identity/group/name/{_q(obj.name)}"
-        if change.action == "delete":
-            session.delete(path)
-        else:
-            session.write(
-                path,
-                {"type": obj.type, "policies": list(obj.policies), "metadata": dict(obj.metadata)},
-            )
+class _Unrecorded(BackendError):
+    """A change was carried out but its ownership could not be recorded."""
 
 
-def _execute_alias(
-    session: Session,
-    change: Change,
-    alias: EntityAlias,
-    ids: dict[Key, str],
-    accessors: Mapping[str, str],
-) -> None:
-    alias_id = ids.get(change.key)
-    if change.action == "delete":
-        if alias_id is not None:
-            session.delete(f"identity/entity-alias/id/{_q(alias_id)}")
-        return
-    entity_id = ids.get(("entity", alias.entity or ""))
-    if entity_id is None:
-        raise BackendError(f"entity {alias.entity!r} of alias {alias.name} has no ID on the server")
-    body = {
-        "name": alias.alias,
-        "mount_accessor": accessors[alias.mount],
-        "canonical_id": entity_id,
-    }
-    if alias_id is None:
-        data = session.write("identity/entity-alias", body)
-        if data and data.get("id"):
-            ids[change.key] = str(data["id"])
-    else:
-        session.write(f"identity/entity-alias/id/{_q(alias_id)}", body)
+class _Apply:
+    """One apply: the IDs known so far and the index writer."""
+
+    def __init__(self, session: Session, snapshot: Snapshot, writer: IndexWriter) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        self.writer = writer
+        self.ids: dict[Key, str] = dict(snapshot.observed.ids)
+
+    def run(self, change: Change) -> None:
+        obj = change.after if change.action != "delete" else change.before
+        if isinstance(obj, Policy | AuthRole):
+            self._by_name(change, obj)
+        elif isinstance(obj, Entity):
+            self._entity(change, obj)
+        elif isinstance(obj, EntityAlias):
+            self._alias(change, obj)
+        elif isinstance(obj, Group):
+            self._group(change, obj)
+
+    def _record(self, change: Change, fields: Mapping[str, str | None]) -> None:
+        try:
+            self.writer.record(fields)
+        except BackendError as exc:
+            raise _Unrecorded(
+                f"{exc}. {change.action} {change.kind} {change.name} was carried out, but "
+                f"recording that in tenancy's ownership index {self.writer.shown} failed: the "
+                "next plan shows it as a conflict; when it is the object this apply made, "
+                "`tenancy vault apply --adopt` records it"
+            ) from None
+
+    def _by_name(self, change: Change, obj: Policy | AuthRole) -> None:
+        if isinstance(obj, Policy):
+            path = f"sys/policies/acl/{_q(obj.name)}"
+            body: dict[str, Any] = {"policy": obj.text}
+        else:
+            path = f"auth/{obj.mount}/role/{_q(obj.role)}"
+            body = {
+                "bound_service_account_names": list(obj.bound_service_account_names),
+                "bound_service_account_namespaces": list(obj.bound_service_account_namespaces),
+                "audience": obj.audience,
+                "token_policies": list(obj.policies),
+                "token_ttl": obj.token_ttl,
+                "token_max_ttl": obj.token_max_ttl,
+            }
+        name = field_name(change.kind, obj.name)
+        if change.action == "delete":
+            self.session.delete(path)
+            self._record(change, {name: None})
+            return
+        self.session.write(path, body)
+        if name not in self.snapshot.index.fields or not self.writer.ready:
+            self._record(change, {name: "owned"})
+
+    def _entity(self, change: Change, entity: Entity) -> None:
+        eid = self.ids.get(change.server_key)
+        if change.action == "delete":
+            if eid is not None:
+                self.session.delete(f"identity/entity/id/{_q(eid)}")
+                self._record(change, {field_name("entity", eid): None})
+            return
+        body = {"name": entity.name, "policies": list(entity.policies)}
+        body["metadata"] = dict(entity.metadata)  # type: ignore[assignment]
+        if eid is None:
+            data = self.session.write("identity/entity", body)
+            if not data or not data.get("id"):
+                # Vault answers a create of an existing name by changing that entity.
+                raise BackendError(
+                    f"entity {entity.name} was made on the server after this plan was read "
+                    "(Vault updated it instead of creating one); plan again"
+                )
+            eid = str(data["id"])
+            self.ids[change.key] = eid
+            self._record(change, {field_name("entity", eid): entity.name})
+            return
+        self.session.write(f"identity/entity/id/{_q(eid)}", body)
+        if not change.owned:
+            self._record(change, {field_name("entity", eid): entity.name})
+
+    def _alias(self, change: Change, alias: EntityAlias) -> None:
+        alias_id = self.ids.get(change.server_key)
+        accessor = self.snapshot.accessors.get(alias.mount, "")
+        if change.action == "delete":
+            if alias_id is not None:
+                self.session.delete(f"identity/entity-alias/id/{_q(alias_id)}")
+                self._record(change, {field_name("entity-alias", alias_id): None})
+            return
+        entity_id = self.ids.get(("entity", alias.entity or ""))
+        if entity_id is None:
+            raise BackendError(
+                f"entity {alias.entity!r} of alias {alias.name} has no ID on the server"
+            )
+        body = {"name": alias.alias, "mount_accessor": accessor, "canonical_id": entity_id}
+        if alias_id is None:
+            data = self.session.write("identity/entity-alias", body)
+            new_id = str((data or {}).get("id") or "")
+            if not new_id or new_id in self.snapshot.alias_ids:
+                # Vault answers a create of an existing alias name by moving that alias.
+                raise BackendError(
+                    f"alias {alias.name} was made on the server after this plan was read "
+                    "(Vault moved it instead of creating one); check it, then plan again"
+                )
+            self.ids[change.key] = new_id
+            record = _alias_record(alias, accessor)
+            self._record(change, {field_name("entity-alias", new_id): record})
+            return
+        self.session.write(f"identity/entity-alias/id/{_q(alias_id)}", body)
+        if not change.owned or change.previous is not None:
+            self._record(
+                change, {field_name("entity-alias", alias_id): _alias_record(alias, accessor)}
+            )
+
+    def _group(self, change: Change, group: Group) -> None:
+        gid = self.ids.get(change.server_key)
+        if change.action == "delete":
+            if gid is not None:
+                self.session.delete(f"identity/group/id/{_q(gid)}")
+                self._record(change, {field_name("group", gid): None})
+            return
+        body = {
+            "name": group.name,
+            "type": group.type,
+            "policies": list(group.policies),
+            "metadata": dict(group.metadata),
+        }
+        if gid is None:
+            data = self.session.write("identity/group", body)
+            if not data or not data.get("id"):
+                raise BackendError(
+                    f"group {group.name} was made on the server after this plan was read "
+                    "(Vault updated it instead of creating one); plan again"
+                )
+            gid = str(data["id"])
+            self.ids[change.key] = gid
+            self._record(change, {field_name("group", gid): group.name})
+            return
+        self.session.write(f"identity/group/id/{_q(gid)}", body)
+        if not change.owned:
+            self._record(change, {field_name("group", gid): group.name})
 
 
 def _list(changes: Iterable[Change], limit: int = 5) -> str:
@@ -482,43 +810,42 @@ def apply(
     *,
     progress: Callable[[Change], None] | None = None,
 ) -> Applied:
-    """Carry out the plan's runnable changes in order; blocked ones are returned as skipped."""
+    """Carry out the plan's runnable changes in order; blocked ones are returned as skipped.
+
+    Ownership is recorded after each change succeeds, never before: an interrupted apply
+    leaves every object it made and recorded as tenancy's, and at most the one change it was
+    recording when it stopped unrecorded (the error names it)."""
     runnable = plan.runnable
-    owned = snapshot.observed.owned
-    claim = claimed(plan, owned)
-    if claim != owned:
-        try:
-            write_index(session, settings, claim)
-        except BackendError as exc:
-            raise BackendError(
-                f"{exc}. Nothing was applied: recording tenancy's ownership in "
-                f"{settings.index_mount}/{settings.index_path} failed first"
-            ) from None
-    ids = dict(snapshot.observed.ids)
+    writer = IndexWriter(session, settings, snapshot.index)
+    run = _Apply(session, snapshot, writer)
     done: list[Change] = []
     for position, change in enumerate(runnable):
         try:
-            _execute(session, change, ids, snapshot.accessors)
+            run.run(change)
         except BackendError as exc:
-            rest = runnable[position:]
+            carried = isinstance(exc, _Unrecorded)
+            applied = [*done, change] if carried else done
+            rest = runnable[position + 1 :] if carried else runnable[position:]
             raise BackendError(
                 f"{exc}. vault apply stopped at change {position + 1} of {len(runnable)} "
                 f"({change.action} {change.kind} {change.name}). "
-                f"Applied {len(done)}: {_list(done)}. Not applied {len(rest)}: {_list(rest)}. "
-                "Ownership of every planned object was recorded first, so running "
+                f"Applied {len(applied)}: {_list(applied)}. Not applied {len(rest)}: "
+                f"{_list(rest)}. Ownership is recorded after each change, so running "
                 "`tenancy vault apply` again converges"
             ) from None
         done.append(change)
         if progress is not None:
             progress(change)
-    final = released(claim, plan, done)
-    if final != claim:
+    gone = {field_name(kind, name): None for kind, name in plan.forget if kind not in IDENTITY}
+    gone.update(dict.fromkeys(snapshot.stale))
+    if gone:
         try:
-            write_index(session, settings, final)
+            writer.record(gone)
         except BackendError as exc:
             raise BackendError(
-                f"{exc}. All {len(done)} changes were applied, but the ownership index could "
-                "not be updated; running `tenancy vault apply` again tidies it"
+                f"{exc}. All {len(done)} changes were applied, but entries of objects that "
+                "are gone could not be dropped from the ownership index; running `tenancy "
+                "vault apply` again tidies it"
             ) from None
     return Applied(done=tuple(done), skipped=plan.blocked)
 
