@@ -191,7 +191,6 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
     rows_by_user: dict[str, list[Any]] = defaultdict(list)
     for row in inventory.roster:
         rows_by_user[row.k8s_user].append(row)
-    prefix = inventory.config.identity_prefix
     out: dict[str, Person] = {}
     ids = sorted({u.key for u in inventory.users} | set(rows_by_user))
     for person_id in ids:
@@ -227,7 +226,9 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
             namespaces=user.namespaces if user else (),
             domains=user.domains if user else (),
             quota=quota,
-            k8s=frozenset(by_identity.get(user.identity(prefix), set()) if user else set()),
+            k8s=frozenset(
+                by_identity.get(inventory.config.username(user), set()) if user else set()
+            ),
             vault=frozenset(vault),
         )
     return out

@@ -147,7 +147,7 @@ def run_check(params: ClusterParams) -> ExitCode:
 
 def run_access(params: ClusterParams) -> ExitCode:
     config, inventory, rendered = current_render(params.inputs)
-    identities = {u.identity(config.identity_prefix): u.key for u in inventory.users}
+    identities = {config.username(u): u.key for u in inventory.users}
     mine = [Binding.of(m.body) for m in rendered.manifests if m.kind.endswith("RoleBinding")]
     kube = Kube.connect(params.kubeconfig, params.context)
     try:

@@ -58,7 +58,6 @@ def audit_input(
         elif path.startswith("vault/kubernetes-auth/"):
             role_files.append((path, owner))
     roles = [{"file": path, "owner": owner, **_role(rendered, path)} for path, owner in role_files]
-    prefix = config.identity_prefix
     return {
         "objects": [{"file": m.path, "object": m.body} for m in manifests],
         "vault_policies": policies,
@@ -67,7 +66,7 @@ def audit_input(
             u.key: {
                 "tier": u.role,
                 "namespaces": list(u.namespaces),
-                "identity": u.identity(prefix),
+                "identity": config.username(u),
             }
             for u in inventory.users
         },

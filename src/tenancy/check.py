@@ -90,8 +90,9 @@ def policy_stage(
     A stage of its own so that `render` can run it beside the work that needs only the
     schema-valid documents (its findings decide whether that work is kept)."""
     wanted = {file.name for file in files}
+    found = quarantine_problems(documents, config)
     if engine is not None and policies is not None and set(documents) == wanted and documents:
-        return evaluate(
+        return found + evaluate(
             engine,
             policies,
             policy_input(documents, config),
@@ -100,15 +101,66 @@ def policy_stage(
         )
     if engine is not None and documents != {} and set(documents) != wanted:
         return [
+            *found,
             Diagnostic(
                 location=Location(files[0].shown),
                 severity="info",
                 code="policy-skipped",
                 message="policy checks did not run: fix the errors above first",
                 source="policy",
-            )
+            ),
         ]
-    return []
+    return found
+
+
+def quarantine_problems(
+    documents: Mapping[InputName, Document], config: Config
+) -> list[Diagnostic]:
+    """tenancy.yaml `quarantine:` against the inputs, each finding at the entry: a reserved
+    namespace is the platform's, and a namespace a namespace-owner owns is not quarantined
+    (it would be rendered twice, once locked and once owned)."""
+    if not config.quarantine:
+        return []
+    k8s_doc = documents.get("k8s_users")
+    owners: dict[str, tuple[str, int]] = {}
+    for key, entry in ((k8s_doc.data if k8s_doc else None) or {}).items():
+        if isinstance(entry, dict) and entry.get("role") == "namespace-owner":
+            for i, namespace in enumerate(entry.get("namespaces") or ()):
+                owners.setdefault(str(namespace), (str(key), i))
+    reserved = set(config.reserved_namespaces)
+    found = []
+    for entry in config.quarantine:
+        where = entry.location or Location(config.path or "tenancy.yaml")
+        if entry.namespace in reserved:
+            found.append(
+                Diagnostic(
+                    location=where,
+                    severity="error",
+                    code="quarantine-reserved",
+                    message=f"namespace {entry.namespace!r} is reserved for the platform and "
+                    "cannot be quarantined",
+                    hint="remove the entry: quarantine is for a removed tenant's namespace",
+                    source="config",
+                )
+            )
+        owner = owners.get(entry.namespace)
+        if owner is not None and k8s_doc is not None:
+            key, index = owner
+            found.append(
+                Diagnostic(
+                    location=where,
+                    severity="error",
+                    code="quarantine-owned",
+                    message=f"namespace {entry.namespace!r} is quarantined and also owned by "
+                    f"{key!r} in k8s_users",
+                    hint="a namespace is either a tenant's or quarantined: remove it from "
+                    f"{key}'s namespaces, or retire the quarantine entry (handing a former "
+                    "tenant's workloads and Secrets to someone else is a decision of its own)",
+                    source="config",
+                    related=(k8s_doc.locate([key, "namespaces", index]),),
+                )
+            )
+    return found
 
 
 def conclude(
@@ -119,8 +171,9 @@ def conclude(
     waivers: InputFile | None = None,
     today: datetime.date | None = None,
 ) -> Report:
-    """The report of every stage's findings, with the waivers applied."""
-    found = list(diagnostics)
+    """The report of every stage's findings (and the configuration's own), with the waivers
+    applied."""
+    found = [*config.notes, *diagnostics]
     shown = [file.shown for file in files]
     if waivers is not None:
         found.extend(waivers.problems)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from tenancy import schema
+from tenancy import resources, schema
 from tenancy.errors import Diagnostic
 from tenancy.load import Document
 from tenancy.model import (
+    BUILTIN_RESERVED_HOSTNAMES,
     BUILTIN_RESERVED_NAMESPACES,
     BUILTIN_RESERVED_USER_KEYS,
     DEFAULT_CEILINGS,
@@ -20,6 +21,7 @@ from tenancy.model import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_QUOTA,
     Config,
+    Quarantined,
 )
 
 DEFAULT_ROSTER = "tenants/roster.yaml"
@@ -50,6 +52,8 @@ def resolve(
     limits = data.get("limits", {})
     admins = data.get("admins")
     waivers = base / data.get("waivers", "waivers.yaml")
+    render = dict(data.get("render", {}))
+    platform = resources.platform_namespaces(render)
     return (
         Config(
             path=str(path),
@@ -57,7 +61,10 @@ def resolve(
             k8s_users=rel(inputs.get("k8s_users", DEFAULT_K8S_USERS)),
             output=rel(data.get("output", "manifests")),
             zones=tuple(data.get("zones", ())),
-            reserved_namespaces=_merge(BUILTIN_RESERVED_NAMESPACES, reserved.get("namespaces")),
+            reserved_namespaces=_merge(
+                (*BUILTIN_RESERVED_NAMESPACES, *platform), reserved.get("namespaces")
+            ),
+            reserved_hostnames=_merge(BUILTIN_RESERVED_HOSTNAMES, reserved.get("hostnames")),
             reserved_user_keys=_merge(
                 (*BUILTIN_RESERVED_USER_KEYS, _index_key(data)), reserved.get("user_keys")
             ),
@@ -75,10 +82,46 @@ def resolve(
             max_depth=limits.get("max_depth", DEFAULT_MAX_DEPTH),
             policy_dirs=tuple(rel(p) for p in data.get("policies", ())),
             waivers=str(waivers),
-            render=dict(data.get("render", {})),
+            render=render,
+            notes=tuple(_identity_notes(document, identity)),
+            quarantine=_quarantine(document, data.get("quarantine", {})),
         ),
         [],
     )
+
+
+def _quarantine(document: Document, entries: dict[str, Any]) -> tuple[Quarantined, ...]:
+    """The quarantined namespaces, each with where its entry is (its findings point there)."""
+    return tuple(
+        Quarantined(
+            namespace=namespace,
+            tenant=str(entry["tenant"]),
+            since=str(entry["since"]),
+            reason=str(entry["reason"]),
+            location=document.locate(["quarantine", namespace]),
+        )
+        for namespace, entry in sorted(entries.items())
+    )
+
+
+def _identity_notes(document: Document, identity: dict[str, Any]) -> list[Diagnostic]:
+    """The warning a mutable username claim deserves, unless the site accepted it."""
+    if identity.get("accept_mutable_claim", False):
+        return []
+    claim = identity.get("claim", "email")
+    return [
+        Diagnostic(
+            location=document.locate(["identity", "claim"] if "claim" in identity else []),
+            severity="warning",
+            code="identity-mutable-claim",
+            message=f"Kubernetes usernames and Vault aliases come from the OIDC claim {claim!r}, "
+            "which the identity provider lets be changed: whoever is later given a person's "
+            f"{claim} gets their access",
+            hint="use an identity provider that keeps the claim immutable (or verified and "
+            "never reassigned), and set identity.accept_mutable_claim: true to record that",
+            source="config",
+        )
+    ]
 
 
 def _index_key(data: dict[str, Any]) -> str:

@@ -2,10 +2,15 @@
 
 Pipeline: each revision is validated and rendered afresh, `access.people` turns the rendered
 objects into effective access per person, and `diff` compares them. Gains are graded by risk
-(reference/anchors.md R4): admin, wildcards and cluster-wide Secrets are critical; Secrets,
-becoming a power-user, a namespace changing owner or disappearing (the platform deletes it with
-its workloads), a waiver added and a large quota raise are high; other gains are medium; losses
-are low; changes that alter nobody's access are info.
+(reference/anchors.md R4): admin, wildcards, cluster-wide Secrets and a namespace changing owner
+are critical; Secrets, becoming a power-user, a namespace disappearing from the render unless
+it is quarantined, a waiver added and a large quota raise are high; other gains, a namespace
+moved into quarantine or out of it are medium; losses are low; changes that alter nobody's
+access are info.
+
+What a namespace's disappearance does is what the sync does with the rendered annotations: a
+tenant Namespace is never pruned (`Prune=false,Delete=false`, Flux `prune: disabled`), so the
+Namespace and its workloads stay while every other object tenancy rendered in it is pruned.
 """
 
 from __future__ import annotations
@@ -34,6 +39,16 @@ class Change:
     before: Any
     after: Any
     severity: Level
+    #: What the sync does to a namespace the person loses or gains (`namespace-lost`,
+    #: `namespace-gained`): `moved`, `quarantined`, `unguarded` (kept by the sync with its
+    #: guardrails pruned), `from-quarantine`; None for every other change.
+    outcome: str | None = None
+    #: The objects in that namespace the sync prunes, as `Kind/name`, sorted.
+    pruned: tuple[str, ...] = ()
+
+
+#: The kinds of a tenant namespace that guard it, as a namespace change names them.
+GUARDRAILS = ("NetworkPolicy", "ResourceQuota", "LimitRange", "Certificate")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +73,8 @@ class Snapshot:
     sources: Mapping[str, str]  # input, data and policy files of the revision, path -> text
     waivers: tuple[tuple[str, str], ...] = ()  # (code, target) of each waiver
     problems: tuple[str, ...] = ()  # why the revision does not validate, as report lines
+    #: tenancy.yaml `quarantine:`: each quarantined namespace and its former tenant's key.
+    quarantined: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +143,10 @@ def _tier_level(after: str | None) -> Level:
     return "medium" if after else "low"
 
 
+#: A namespace a person loses, by what the sync does with it.
+_LOST_LEVEL: dict[str, Level] = {"moved": "low", "quarantined": "medium", "unguarded": "high"}
+
+
 def _owners(people: Mapping[str, Person]) -> dict[str, str]:
     return {ns: p.id for p in people.values() for ns in p.namespaces}
 
@@ -137,7 +158,14 @@ def person_changes(
     owners_before: Mapping[str, str],
     owners_after: Mapping[str, str],
     quota_factor: float,
+    quarantined_before: Mapping[str, str] | None = None,
+    quarantined_after: Mapping[str, str] | None = None,
+    pruned: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[Change]:
+    """One person's changes. `pruned` holds, per namespace the render loses or quarantines,
+    the objects the sync prunes in it."""
+    locked_before, locked_after = quarantined_before or {}, quarantined_after or {}
+    gone = pruned or {}
     out: list[Change] = []
     empty = Person(
         id="",
@@ -187,7 +215,8 @@ def person_changes(
             )
         )
     for ns in sorted(set(b.namespaces) - set(a.namespaces)):
-        previous = owners_before.get(ns)
+        # Out of quarantine, the former tenant's workloads and Secrets are the new owner's.
+        previous = owners_before.get(ns) or locked_before.get(ns)
         moved = previous is not None and previous != b.id
         out.append(
             Change(
@@ -196,18 +225,23 @@ def person_changes(
                 before=previous if moved else None,
                 after=ns,
                 severity="critical" if moved else "medium",
+                outcome="from-quarantine" if ns in locked_before else None,
             )
         )
     for ns in sorted(set(a.namespaces) - set(b.namespaces)):
         successor = owners_after.get(ns)
+        outcome = "moved" if successor else "quarantined" if ns in locked_after else "unguarded"
         out.append(
             Change(
                 kind="namespace-lost",
                 detail=ns,
                 before=ns,
                 after=successor,
-                # Gone from everyone: the platform deletes it with its workloads.
-                severity="low" if successor else "critical",
+                # Gone from the render: the sync keeps the Namespace and its workloads (never
+                # pruned) and prunes its guardrails, unless it is quarantined.
+                severity=_LOST_LEVEL[outcome],
+                outcome=outcome,
+                pruned=() if successor else gone.get(ns, ()),
             )
         )
     quota_a, quota_b = dict(a.quota), dict(b.quota)
@@ -417,6 +451,7 @@ def diff(
     people: dict[str, tuple[Change, ...]] = {}
     if before.people is not None and after.people is not None:
         owners_before, owners_after = _owners(before.people), _owners(after.people)
+        pruned = pruned_objects(before.files, after.files, set(owners_before) - set(owners_after))
         for person_id in sorted(set(before.people) | set(after.people)):
             changes = person_changes(
                 before.people.get(person_id),
@@ -424,17 +459,94 @@ def diff(
                 owners_before=owners_before,
                 owners_after=owners_after,
                 quota_factor=quota_factor,
+                quarantined_before=before.quarantined,
+                quarantined_after=after.quarantined,
+                pruned=pruned,
             )
             if changes:
                 people[person_id] = tuple(
                     sorted(changes, key=lambda c: (RANK[c.severity], c.kind, c.detail))
                 )
     problems = {s.label: s.problems for s in (before, after) if s.problems}
+    others = other_changes(before, after, people, config_path, waivers_path)
+    others += quarantine_changes(before, after, config_path)
     return AuditDiff(
         base=before.label,
         head=after.label,
         people=people,
-        other=tuple(other_changes(before, after, people, config_path, waivers_path)),
+        other=tuple(others),
         manifest_diff=manifest_diff(before.files, after.files, before.label, after.label),
         problems=problems,
     )
+
+
+Files = Mapping[str, str | tuple[dict[str, Any], str]]
+
+
+def namespace_objects(files: Files, namespaces: set[str]) -> dict[str, set[str]]:
+    """The tenant objects (`Kind/name`, the Namespace left out) a render holds in each of
+    `namespaces`: the objects kept as data, under kubernetes/tenants/."""
+    found: dict[str, set[str]] = {ns: set() for ns in namespaces}
+    if not namespaces:
+        return found
+    for path, value in files.items():
+        if not path.startswith("kubernetes/tenants/"):
+            continue
+        if isinstance(value, tuple):
+            meta = value[0].get("metadata", {})
+            namespace, kind, name = meta.get("namespace"), value[0].get("kind"), meta.get("name")
+        else:  # written out: `<folder>/<namespace>/<kind>-<name>.yaml`, the kind lower-cased
+            *_, namespace, file = path.split("/")
+            lower, _, name = file.removesuffix(".yaml").partition("-")
+            kind = _KINDS.get(lower)
+        if namespace in found and kind is not None:
+            found[namespace].add(f"{kind}/{name}")
+    return found
+
+
+_KINDS = {kind.lower(): kind for kind in (*GUARDRAILS, "RoleBinding")}
+
+
+def pruned_objects(before: Files, after: Files, namespaces: set[str]) -> dict[str, tuple[str, ...]]:
+    """Per namespace, what the sync prunes in it between the two renders: the objects of the
+    base render that the head render no longer holds there (the Namespace itself is never
+    pruned)."""
+    old, new = namespace_objects(before, namespaces), namespace_objects(after, namespaces)
+    return {ns: tuple(sorted(old[ns] - new[ns])) for ns in sorted(namespaces)}
+
+
+def quarantine_changes(before: Snapshot, after: Snapshot, config_path: str | None) -> list[Other]:
+    """Namespaces put into quarantine without having been anyone's (a person's namespace that
+    is quarantined is that person's change), and namespaces taken out of it."""
+    if before.people is None or after.people is None:
+        return []
+    owned_before, owned_after = _owners(before.people), _owners(after.people)
+    path = config_path or "tenancy.yaml"
+    out: list[Other] = []
+    for ns in sorted(set(after.quarantined) - set(before.quarantined)):
+        if ns not in owned_before:
+            out.append(
+                Other(
+                    kind="quarantine-added",
+                    detail=f"namespace {ns} quarantined (former tenant "
+                    f"{after.quarantined[ns]}): whatever runs in it is cut off from the "
+                    "network and can start no new pod",
+                    path=path,
+                    severity="medium",
+                )
+            )
+    for ns in sorted(set(before.quarantined) - set(after.quarantined)):
+        if ns in owned_after:
+            continue  # the new owner's namespace-gained says it
+        out.append(
+            Other(
+                kind="quarantine-removed",
+                detail=f"namespace {ns} leaves quarantine: the sync prunes its deny-all "
+                "NetworkPolicy and quotas but keeps the Namespace (prune disabled), so "
+                "unless it was deleted by hand its workloads run on with no guardrails; "
+                f"retire it: kubectl delete namespace {ns}",
+                path=path,
+                severity="medium",
+            )
+        )
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenancy.diff import LEVELS, RANK, AuditDiff, Change
+from tenancy.diff import GUARDRAILS, LEVELS, RANK, AuditDiff, Change
 
 MARKER = "<!-- tenancy-diff -->"
 #: Forgejo and GitHub reject comments over 65,536 characters; stay clear of it.
@@ -27,15 +27,55 @@ def _describe(change: Change) -> str:
     if kind in ("k8s-lost", "vault-lost"):
         return f"loses {_value(change.before)} on {change.detail}"
     if kind == "namespace-gained":
+        if change.outcome == "from-quarantine":
+            return (
+                f"gains namespace {change.detail} out of quarantine (former tenant "
+                f"{change.before or 'the same person'}), with the workloads and Secrets left in it"
+            )
         moved = f" (moved from {change.before})" if change.before else ""
         return f"gains namespace {change.detail}{moved}"
     if kind == "namespace-lost":
         if change.after:
             return f"loses namespace {change.detail} (moved to {change.after})"
-        return f"namespace {change.detail} removed: the platform deletes it with its workloads"
+        return _lost(change)
     if kind == "person":
         return f"person {change.detail}"
     return f"{change.detail}: {_value(change.before)} -> {_value(change.after)}"
+
+
+def _named(objects: tuple[str, ...], kinds: tuple[str, ...]) -> str:
+    """`NetworkPolicy allow-dns, default-deny; ResourceQuota user-quota` for these kinds."""
+    groups: dict[str, list[str]] = {}
+    for item in objects:
+        kind, _, name = item.partition("/")
+        if kind in kinds:
+            groups.setdefault(kind, []).append(name)
+    return "; ".join(
+        f"{kind} {', '.join(sorted(groups[kind]))}" for kind in kinds if kind in groups
+    )
+
+
+def _lost(change: Change) -> str:
+    """What the sync does to a namespace that leaves the render: never pruned (the rendered
+    annotations), so it stays with its workloads, quarantined or with no guardrails."""
+    ns = change.detail
+    bindings = _named(change.pruned, ("RoleBinding",))
+    access = f" and the owner's {bindings} goes" if bindings else ""
+    if change.outcome == "quarantined":
+        gone = _named(change.pruned, (*GUARDRAILS, "RoleBinding"))
+        pruned = f" ({gone} pruned)" if gone else ""
+        return (
+            f"namespace {ns} moved into quarantine: its workloads keep running with no network "
+            f"(ingress and egress denied) and no new pods (a quota of zeros), and the owner "
+            f"loses all access{pruned}"
+        )
+    guards = _named(change.pruned, GUARDRAILS) or "its NetworkPolicies, quotas and LimitRange"
+    return (
+        f"namespace {ns} removed: the sync keeps the Namespace and its workloads (prune "
+        f"disabled) but prunes its guardrails ({guards}){access}: the workloads run on "
+        f"unguarded; add it to quarantine in tenancy.yaml, or retire it (delete the namespace "
+        f"by hand)"
+    )
 
 
 #: Low-severity changes shown per person before the rest are counted (all are in --format json).
@@ -124,6 +164,8 @@ def as_json(result: AuditDiff) -> str:
                         "before": c.before,
                         "after": c.after,
                         "severity": c.severity,
+                        # Only on namespace changes: what the sync does with the namespace.
+                        **({"outcome": c.outcome, "pruned": list(c.pruned)} if c.outcome else {}),
                     }
                     for c in changes
                 ],

@@ -7,7 +7,10 @@ Constructors assume validated input: they run only after the schema and policy s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from tenancy.errors import Diagnostic, Location
 
 Tier = Literal["admin", "power-user", "namespace-owner"]
 TIERS: tuple[Tier, ...] = ("admin", "power-user", "namespace-owner")
@@ -51,6 +54,32 @@ BUILTIN_RESERVED_USER_KEYS = (
     "secret",
     "transit",
     "kubernetes",
+    "quarantine",  # kubernetes/tenants/quarantine/ holds the quarantined namespaces
+)
+#: Platform hostnames: a tenant domain named so would get the platform's certificate and DNS
+#: name (`domains: [vault]` -> a Certificate for vault.<zone> in a tenant namespace).
+BUILTIN_RESERVED_HOSTNAMES = (
+    "admin",
+    "alertmanager",
+    "api",
+    "argocd",
+    "auth",
+    "ci",
+    "dashboard",
+    "flux",
+    "git",
+    "grafana",
+    "id",
+    "k8s",
+    "kubernetes",
+    "login",
+    "mail",
+    "prometheus",
+    "registry",
+    "sso",
+    "vault",
+    "woodpecker",
+    "www",
 )
 DEFAULT_QUOTA: dict[str, str] = {
     "cpu_requests": "2",
@@ -72,6 +101,19 @@ DEFAULT_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantined:
+    """A namespace kept after its tenant was removed: isolated, frozen and owned by no one
+    until it is retired (deleted by hand, and its entry removed)."""
+
+    namespace: str
+    tenant: str  # the former owner's k8s_users key
+    since: str  # YYYY-MM-DD
+    reason: str
+    #: Where the entry is in tenancy.yaml (findings point at it); not part of what is rendered.
+    location: Location | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """A resolved `tenancy.yaml`: defaults applied, paths made absolute-or-cwd-relative.
 
@@ -85,6 +127,7 @@ class Config:
     zones: tuple[str, ...] = ()
     reserved_namespaces: tuple[str, ...] = BUILTIN_RESERVED_NAMESPACES
     reserved_user_keys: tuple[str, ...] = BUILTIN_RESERVED_USER_KEYS
+    reserved_hostnames: tuple[str, ...] = BUILTIN_RESERVED_HOSTNAMES
     admins: tuple[str, ...] | None = None
     exempt_admin_tier_check: bool = False
     quota_defaults: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_QUOTA))
@@ -100,6 +143,14 @@ class Config:
     waivers: str | None = None
     #: tenancy.yaml `render:` settings (issuer, ingress namespace, sync source, Pod Security).
     render: dict[str, Any] = field(default_factory=dict)
+    #: Warnings about the configuration itself (reported by every command that checks inputs).
+    notes: tuple[Diagnostic, ...] = ()
+    #: tenancy.yaml `quarantine:`, a removed tenant's kept namespaces, sorted by namespace.
+    quarantine: tuple[Quarantined, ...] = ()
+
+    def username(self, user: K8sUser) -> str:
+        """The Kubernetes username of a person: the configured claim with its prefix."""
+        return user.identity(self.identity_prefix, self.identity_claim)
 
     def policy_view(self) -> dict[str, object]:
         """The `config` object the Rego policies receive (their documented input contract)."""
@@ -107,6 +158,7 @@ class Config:
             "zones": list(self.zones),
             "reserved_namespaces": sorted(self.reserved_namespaces),
             "reserved_user_keys": sorted(self.reserved_user_keys),
+            "reserved_hostnames": sorted(self.reserved_hostnames),
             "admins": None if self.admins is None else sorted(self.admins),
             "exempt_admin_tier_check": self.exempt_admin_tier_check,
             "quota": {
@@ -140,10 +192,16 @@ class K8sUser:
     namespaces: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     quota: Quota | None = None  # namespace-owners only
+    network: tuple[str, ...] = ()  # opt-ins beyond the tier's default egress
 
-    def identity(self, prefix: str) -> str:
-        """The Kubernetes username the API server derives from the OIDC email claim."""
-        return f"{prefix}{self.email}"
+    def identity(self, prefix: str, claim: str = "email") -> str:
+        """The Kubernetes username the API server derives from the OIDC claim (`email`, or
+        `preferred_username`: the k8s_users key), with its username prefix."""
+        return f"{prefix}{self.claim_value(claim)}"
+
+    def claim_value(self, claim: str = "email") -> str:
+        """What the identity provider's claim holds for this person (the Vault alias name)."""
+        return self.key if claim == "preferred_username" else self.email
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +274,7 @@ def _k8s_user(key: str, entry: dict[str, object], config: Config) -> K8sUser:
         namespaces=namespaces if role == "namespace-owner" else (),
         domains=domains if role == "namespace-owner" else (),
         quota=quota,
+        network=tuple(sorted(_strings(entry.get("network")))) if role == "namespace-owner" else (),
     )
 
 

@@ -38,9 +38,8 @@ def audit_key(
     `tree` names the rendered tree by what determines it: the render memo's key
     (`render_memo.render_key`: the inputs, the profiles, the output and tenancy's code), so
     the checks' answers are found before a byte of YAML is written."""
-    prefix = config.identity_prefix
     tenants = json.dumps(
-        [[u.key, u.role, list(u.namespaces), u.identity(prefix)] for u in inventory.users]
+        [[u.key, u.role, list(u.namespaces), config.username(u)] for u in inventory.users]
     )
     view = json.dumps(config.policy_view(), sort_keys=True, default=str)
     return memo.key(

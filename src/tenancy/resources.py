@@ -36,3 +36,41 @@ def schema(name: str) -> dict[str, Any]:
 
 def schema_text(name: str) -> str:
     return (data_dir("schemas") / f"{name}.schema.json").read_text(encoding="utf-8")
+
+
+#: Where render/profiles.yaml names the namespaces of the platform's own components.
+_PLATFORM_KEYS = (
+    ("network", "dns_namespace"),
+    ("network", "ingress_namespace"),
+    ("certificates", "namespace"),
+    ("vault", "operator_namespace"),
+    ("vault", "deployer", "service_account_namespace"),
+    ("sync", "argocd_namespace"),
+    ("sync", "flux_namespace"),
+)
+
+
+@cache
+def _profile_settings() -> dict[str, Any]:
+    import yaml
+
+    text = (data_dir("render") / "profiles.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def platform_namespaces(render: dict[str, Any]) -> tuple[str, ...]:
+    """Every namespace the render data itself uses for the platform (the ingress controller,
+    vault-config-operator, the CI deployer, cert-manager, Argo CD, Flux, DNS), with a site's
+    `render:` override of the ingress namespace: a tenant owning one would run pods as the
+    platform's service accounts there (the operator authenticates to Vault as its `default`)."""
+    found = set()
+    for path in _PLATFORM_KEYS:
+        node: Any = _profile_settings()
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, str):
+            found.add(node)
+    if isinstance(render.get("ingress_namespace"), str):
+        found.add(render["ingress_namespace"])
+    return tuple(sorted(found))

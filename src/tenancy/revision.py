@@ -122,6 +122,7 @@ def snapshot(
             sources=sources,
             waivers=_waivers(waivers_raw),
             problems=tuple(problems),
+            quarantined={entry.namespace: entry.tenant for entry in config.quarantine},
         ),
         config,
     )

@@ -175,3 +175,49 @@ def test_a_worktree_input_outside_the_repository_is_never_read(
     assert result.exit_code == 1
     assert "hvs." not in result.output
     assert "input-outside-repository" in result.output
+
+
+def test_offboarding_a_namespace_says_what_the_sync_does(run: RunCli, repo: Path) -> None:
+    """cleo-books leaves cleo's namespaces: the diff says the sync keeps the Namespace and its
+    workloads but prunes its guardrails and cleo's RoleBinding (high, not "deleted"); with
+    the namespace quarantined in the same change, it says the workloads are cut off and the
+    owner loses access (medium), and --fail-on high passes."""
+    edit(repo / "tenants/k8s_users.yaml", "namespaces: [cleo, cleo-books]", "namespaces: [cleo]")
+    edit(repo / "tenants/roster.yaml", "namespaces: [cleo, cleo-books]", "namespaces: [cleo]")
+    git(repo, "commit", "-qam", "cleo-books leaves k8s_users")
+    result = run("diff", "HEAD~1", "HEAD", "--fail-on", "high", cwd=repo)
+    assert result.exit_code == 1
+    assert "[high] namespace cleo-books removed: the sync keeps the Namespace and its " in (
+        result.output
+    )
+    assert "RoleBinding tenancy-namespace-owner-cleo goes" in result.output
+    assert "add it to quarantine in tenancy.yaml, or retire it" in result.output
+    assert "deletes" not in result.output
+    document = json.loads(run("diff", "HEAD~1", "HEAD", "-f", "json", cwd=repo).output)
+    (cleo,) = [p for p in document["people"] if p["id"] == "cleo"]
+    (lost,) = [c for c in cleo["changes"] if c["kind"] == "namespace-lost"]
+    assert (lost["severity"], lost["outcome"]) == ("high", "unguarded")
+    assert "NetworkPolicy/default-deny" in lost["pruned"]
+    assert "RoleBinding/tenancy-namespace-owner-cleo" in lost["pruned"]
+
+    text = (repo / "tenancy.yaml").read_text()
+    (repo / "tenancy.yaml").write_text(
+        text + "quarantine:\n  cleo-books: {tenant: cleo, since: 2026-12-01, reason: OPS-12}\n"
+    )
+    git(repo, "commit", "-qam", "quarantine cleo-books")
+    result = run("diff", "HEAD~2", "HEAD", "--fail-on", "high", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert "[medium] namespace cleo-books moved into quarantine: its workloads keep running " in (
+        result.output
+    )
+    assert "and the owner loses all access" in result.output
+    document = json.loads(run("diff", "HEAD~2", "HEAD", "-f", "json", cwd=repo).output)
+    (cleo,) = [p for p in document["people"] if p["id"] == "cleo"]
+    (lost,) = [c for c in cleo["changes"] if c["kind"] == "namespace-lost"]
+    assert (lost["severity"], lost["outcome"]) == ("medium", "quarantined")
+    assert "NetworkPolicy/default-deny" not in lost["pruned"]
+    assert "RoleBinding/tenancy-namespace-owner-cleo" in lost["pruned"]
+    # The quarantine alone (HEAD~1..HEAD) is a config change that guards a kept namespace.
+    result = run("diff", "HEAD~1", "HEAD", "-f", "json", cwd=repo)
+    kinds = {o["kind"] for o in json.loads(result.output)["other"]}
+    assert "quarantine-added" in kinds

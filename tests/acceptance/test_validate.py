@@ -26,6 +26,10 @@ users:
   ada:  {authentik_user: ada.l, k8s_user: ada, tier: wizard}
 """
 
+#: The configs of tests about other findings accept the default OIDC claim (email), which
+#: otherwise draws the identity-mutable-claim warning (tests/unit/test_config.py tests it).
+ACCEPT_CLAIM = "identity: {accept_mutable_claim: true}\n"
+
 
 def test_repo_example_validates(run: RunCli) -> None:
     """The bundled example repository is clean (README's first command)."""
@@ -120,7 +124,11 @@ def test_unreadable_inputs(run: RunCli, workdir: Path, setup: object, code: str)
 
 def test_size_cap_from_config(run: RunCli, workdir: Path) -> None:
     """A file over limits.max_file_bytes is refused, and the cap is configurable."""
-    write(workdir, "tenancy.yaml", "limits: {max_file_bytes: 64}\ninputs: {roster: r.yaml}\n")
+    write(
+        workdir,
+        "tenancy.yaml",
+        "limits: {max_file_bytes: 64}\ninputs: {roster: r.yaml}\n" + ACCEPT_CLAIM,
+    )
     write(workdir, "r.yaml", GOOD_ROSTER)
     write(workdir, "tenants/k8s_users.yaml", GOOD_K8S)
     result = run("validate", "--no-policies", "-f", "json")
@@ -215,7 +223,7 @@ def secret(tmp_path: Path) -> Path:
 
 def _repo(workdir: Path, inputs: str) -> Path:
     repo = workdir / "repo"
-    write(repo, "tenancy.yaml", f"inputs: {{{inputs}}}\n")
+    write(repo, "tenancy.yaml", f"inputs: {{{inputs}}}\n{ACCEPT_CLAIM}")
     write(repo, "tenants/roster.yaml", GOOD_ROSTER)
     write(repo, "tenants/k8s_users.yaml", GOOD_K8S)
     return repo
@@ -323,7 +331,8 @@ def test_the_user_key_of_the_vault_index_is_reserved(run: RunCli, workdir: Path)
     write(
         workdir,
         "tenancy.yaml",
-        "inputs: {roster: r.yaml, k8s_users: k.yaml}\nvault: {index: {path: owned/by-tenancy}}\n",
+        "inputs: {roster: r.yaml, k8s_users: k.yaml}\nvault: {index: {path: owned/by-tenancy}}\n"
+        + ACCEPT_CLAIM,
     )
     write(workdir, "r.yaml", "users:\n  owned: {authentik_user: t, k8s_user: owned, tier: admin}\n")
     write(workdir, "k.yaml", "owned: {role: admin, email: t@example.org}\n")

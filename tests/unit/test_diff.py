@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 
 from tenancy import access
 from tenancy.diff import RANK, Snapshot, diff, person_changes
-from tenancy.diff_report import COMMENT_LIMIT, MARKER, as_json, markdown
-from tenancy.model import Config, Permission, build
+from tenancy.diff_report import COMMENT_LIMIT, MARKER, as_json, fold, markdown, text
+from tenancy.model import Config, Permission, Quarantined, build
 from tenancy.render import render
 from tenancy.render.profiles import load
 from tests import strategies
@@ -19,12 +20,24 @@ CONFIG = Config(zones=("example.org",))
 SOURCES = {"roster": "r.yaml", "k8s_users": "k.yaml"}
 
 
-def snap(roster: Any, k8s: Any, label: str = "x") -> Snapshot:
-    inventory = build(roster, k8s, CONFIG)
+def snap(roster: Any, k8s: Any, label: str = "x", config: Config = CONFIG) -> Snapshot:
+    inventory = build(roster, k8s, config)
     rendered, _ = render(inventory, load(), sources=SOURCES)
     return Snapshot(
-        label=label, people=access.people(inventory, rendered), files=rendered.files, sources={}
+        label=label,
+        people=access.people(inventory, rendered),
+        files=rendered.files,
+        sources={},
+        quarantined={q.namespace: q.tenant for q in config.quarantine},
     )
+
+
+def quarantined(*namespaces: str) -> Config:
+    entries = (
+        Quarantined(namespace=ns, tenant="dara", since="2026-12-01", reason="left")
+        for ns in namespaces
+    )
+    return Config(zones=CONFIG.zones, quarantine=tuple(entries))
 
 
 BASE = {
@@ -73,10 +86,31 @@ def test_namespace_moving_owner_is_critical_and_secrets_high() -> None:
     assert ("namespace-lost", "shared", "low") in result["dara"]
 
 
-def test_removed_namespace_is_critical() -> None:
-    """A namespace no one owns any more is deleted with its workloads: critical."""
+def test_removed_namespace_is_high_and_says_what_the_sync_keeps() -> None:
+    """A namespace no one owns any more is not deleted (prune is disabled on it): the sync
+    keeps it with its workloads and prunes its guardrails and the owner's RoleBinding. High,
+    naming each pruned object, and pointing at quarantine."""
     k8s = {**BASE, "dara": {**BASE["dara"], "namespaces": ["dara"]}}
-    assert ("namespace-lost", "shared", "critical") in changed(k8s)["dara"]
+    assert ("namespace-lost", "shared", "high") in changed(k8s)["dara"]
+    result = diff(snap(ROSTER, BASE, "base"), snap(ROSTER, k8s, "head"))
+    (lost,) = [c for c in result.people["dara"] if c.kind == "namespace-lost"]
+    assert lost.outcome == "unguarded"
+    guards = {"LimitRange/defaults", "ResourceQuota/object-quota", "ResourceQuota/user-quota"}
+    guards |= {f"NetworkPolicy/{n}" for n in ("allow-dns", "allow-same-tenant", "default-deny")}
+    assert guards | {"RoleBinding/tenancy-namespace-owner-dara"} <= set(lost.pruned)
+    assert lost.pruned == tuple(sorted(lost.pruned))
+    line = next(line for line in fold(result.people["dara"]) if "shared" in line)
+    assert line.startswith(
+        "[high] namespace shared removed: the sync keeps the Namespace and its workloads "
+        "(prune disabled) but prunes its guardrails (NetworkPolicy allow-dns, "
+    )
+    assert "; ResourceQuota object-quota, user-quota; LimitRange defaults)" in line
+    assert line.endswith(
+        "and the owner's RoleBinding tenancy-namespace-owner-dara goes: the workloads "
+        "run on unguarded; add it to quarantine in tenancy.yaml, or retire it (delete the "
+        "namespace by hand)"
+    )
+    assert "deletes" not in text(result) and "deletes" not in markdown(result)
 
 
 def test_quota_raise_beyond_factor_is_high() -> None:
@@ -192,3 +226,66 @@ def test_the_cli_offers_every_level_for_fail_on() -> None:
     from tenancy.diff import LEVELS
 
     assert FAIL_LEVELS == LEVELS
+
+
+def test_a_namespace_moved_into_quarantine_is_medium_and_says_so() -> None:
+    """A namespace its owner loses into quarantine: its workloads run on with no network and
+    no new pods, and the owner loses access; only what quarantine does not keep is pruned."""
+    k8s = {**BASE, "dara": {**BASE["dara"], "namespaces": ["dara"]}}
+    result = diff(snap(ROSTER, BASE, "base"), snap(ROSTER, k8s, "head", quarantined("shared")))
+    (lost,) = [c for c in result.people["dara"] if c.kind == "namespace-lost"]
+    assert (lost.severity, lost.outcome) == ("medium", "quarantined")
+    kept = {"NetworkPolicy/default-deny", "ResourceQuota/object-quota", "ResourceQuota/user-quota"}
+    assert kept.isdisjoint(lost.pruned)
+    assert {
+        "LimitRange/defaults",
+        "NetworkPolicy/allow-dns",
+        "NetworkPolicy/allow-same-tenant",
+        "RoleBinding/tenancy-namespace-owner-dara",
+    } <= set(lost.pruned)
+    shown = text(result)
+    assert (
+        "[medium] namespace shared moved into quarantine: its workloads keep running with no "
+        "network (ingress and egress denied) and no new pods (a quota of zeros), and the owner "
+        "loses all access" in shown
+    )
+    assert not any(o.kind.startswith("quarantine-") for o in result.other)
+    document = json.loads(as_json(result))
+    (dara,) = [p for p in document["people"] if p["id"] == "dara"]
+    (change,) = [c for c in dara["changes"] if c["kind"] == "namespace-lost"]
+    assert change["outcome"] == "quarantined"
+    assert change["pruned"][-1] == "RoleBinding/tenancy-namespace-owner-dara"
+    # Only namespace changes carry `outcome` and `pruned`: the others keep the five keys.
+    others = [c for p in document["people"] for c in p["changes"] if c["kind"] != "namespace-lost"]
+    assert others and all(
+        set(c) == {"kind", "detail", "before", "after", "severity"} for c in others
+    )
+
+
+def test_quarantine_without_an_owner_and_its_removal_are_other_changes() -> None:
+    """Quarantining a namespace nobody owned, and removing an entry, are config changes; the
+    removal says that the sync keeps the Namespace and how to retire it."""
+    plain, locked = snap(ROSTER, BASE, "a"), snap(ROSTER, BASE, "b", quarantined("attic"))
+    added = diff(plain, locked)
+    assert [(o.kind, o.severity) for o in added.other] == [("quarantine-added", "medium")]
+    assert added.people == {}
+    removed = diff(locked, plain)
+    (other,) = removed.other
+    assert (other.kind, other.severity) == ("quarantine-removed", "medium")
+    assert "keeps the Namespace (prune disabled)" in other.detail
+    assert "kubectl delete namespace attic" in other.detail
+
+
+def test_a_namespace_taken_out_of_quarantine_is_a_move_from_its_former_tenant() -> None:
+    """Giving a quarantined namespace to someone else hands them the former tenant's
+    workloads and Secrets: critical, as any change of owner."""
+    k8s = {**BASE, "dara": {**BASE["dara"], "namespaces": ["dara"]}}
+    k8s_after = {**k8s, "cleo": {**BASE["cleo"], "namespaces": ["cleo", "shared"]}}
+    result = diff(snap(ROSTER, k8s, "base", quarantined("shared")), snap(ROSTER, k8s_after, "head"))
+    (gained,) = [c for c in result.people["cleo"] if c.kind == "namespace-gained"]
+    assert (gained.severity, gained.before, gained.outcome) == (
+        "critical",
+        "dara",
+        "from-quarantine",
+    )
+    assert "out of quarantine (former tenant dara)" in text(result)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tenancy.model import Config, build
 from tenancy.render import INDEX, emit, index_text, plan, render, texts
-from tenancy.render.profiles import load
+from tenancy.render.profiles import load, with_overrides
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
 
@@ -329,3 +329,51 @@ def test_admission_policies_are_rendered_with_a_binding_to_tenant_namespaces() -
     for namespace in ("cleo", "cleo-books"):
         meta = body(f"kubernetes/tenants/cleo/{namespace}/namespace-{namespace}.yaml")["metadata"]
         assert meta["annotations"]["tenancy.io/domains"] == "books.example.org,cleo.example.org"
+
+
+def test_egress_profiles_default_and_opt_in() -> None:
+    """Every tenant may reach the internet except the blocked ranges; `network:` opt-ins add
+    the API server (only when its addresses are configured) and monitoring scrapes; a profile
+    the tier does not offer is never rendered."""
+    k8s = {**K8S, "cleo": {**K8S["cleo"], "network": ["api-server", "monitoring"]}}
+    rendered, _ = render(build(ROSTER, k8s, CONFIG), load(), sources=SOURCES)
+    policies = {
+        m.path.rsplit("/", 1)[1]: m.body
+        for m in rendered.manifests
+        if m.namespace == "cleo" and m.kind == "NetworkPolicy"
+    }
+    assert "networkpolicy-allow-api-server.yaml" not in policies  # no addresses configured
+    internet = policies["networkpolicy-allow-internet.yaml"]["spec"]["egress"][0]["to"][0]
+    assert internet["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert "169.254.0.0/16" in internet["ipBlock"]["except"]
+    monitoring = policies["networkpolicy-allow-monitoring.yaml"]["spec"]
+    assert monitoring["policyTypes"] == ["Ingress"]
+    site = with_overrides(load(), {"egress": {"api_server": ["192.0.2.10/32"], "internet": False}})
+    rendered, _ = render(build(ROSTER, k8s, CONFIG), site, sources=SOURCES)
+    names = {
+        m.name for m in rendered.manifests if m.namespace == "cleo" and m.kind == "NetworkPolicy"
+    }
+    assert names == {
+        "default-deny",
+        "allow-dns",
+        "allow-same-tenant",
+        "allow-ingress-controller",
+        "allow-api-server",
+        "allow-monitoring",
+    }
+
+
+def test_dns_endpoints_only_with_a_target() -> None:
+    """No target, no records; with one, one DNSEndpoint per tenant in its first namespace, a
+    CNAME for a hostname and an A record for an address."""
+    assert not [p for p in files() if "dnsendpoint" in p]
+    for target, record in (("lb.example.net", "CNAME"), ("192.0.2.7", "A")):
+        site = with_overrides(load(), {"dns": {"target": target}})
+        rendered, _ = render(build(ROSTER, K8S, CONFIG), site, sources=SOURCES)
+        (endpoint,) = [m for m in rendered.manifests if m.kind == "DNSEndpoint"]
+        assert endpoint.path == "kubernetes/tenants/cleo/cleo/dnsendpoint-dns-cleo.yaml"
+        assert {e["recordType"] for e in endpoint.body["spec"]["endpoints"]} == {record}
+        assert [e["dnsName"] for e in endpoint.body["spec"]["endpoints"]] == [
+            "books.example.org",
+            "cleo.example.org",
+        ]

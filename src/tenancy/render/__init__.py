@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from tenancy.errors import Diagnostic, Location
 from tenancy.model import Inventory, Manifest
-from tenancy.render import kubernetes, sync, vault
+from tenancy.render import kubernetes, quarantine, sync, vault
 from tenancy.render.profiles import Profiles
 from tenancy.render.yaml import dump
 
@@ -36,6 +36,7 @@ KIND_ORDER = (
     "ValidatingAdmissionPolicyBinding",
     "RoleBinding",
     "Certificate",
+    "DNSEndpoint",
 )
 
 
@@ -183,6 +184,7 @@ def plan(
         *kubernetes.admission_policies(profiles),
         *kubernetes.user_bindings(inventory, profiles),
         *kubernetes.namespaces(inventory, profiles, thin=thin, keep=keep),
+        *quarantine.namespaces(inventory, profiles),
     ]
     review, operator = vault.render(inventory, profiles, sources)
     manifests += operator

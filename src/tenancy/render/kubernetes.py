@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from tenancy import quantity
-from tenancy.model import Inventory, K8sUser, Manifest
+from tenancy.model import Config, Inventory, K8sUser, Manifest
 from tenancy.render.profiles import Profiles
 from tenancy.render.yaml import Shared
 
@@ -88,8 +88,8 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def subject(user: K8sUser, prefix: str) -> dict[str, str]:
-    return {"apiGroup": RBAC, "kind": "User", "name": user.identity(prefix)}
+def subject(user: K8sUser, config: Config) -> dict[str, str]:
+    return {"apiGroup": RBAC, "kind": "User", "name": config.username(user)}
 
 
 def user_bindings(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
@@ -104,7 +104,7 @@ def user_bindings(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
             "ClusterRoleBinding",
             metadata(name, **{"tenancy.io/tenant": slug(user.key), "tenancy.io/tier": user.role}),
             roleRef={"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
-            subjects=[subject(user, inventory.config.identity_prefix)],
+            subjects=[subject(user, inventory.config)],
         )
         out.append(cluster_manifest(body, f"k8s_users.{user.key}"))
     return out
@@ -115,11 +115,40 @@ def user_bindings(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
 THIN: dict[str, Any] = {}
 
 #: The kinds `namespaces` can plan thin; a thin plan that must keep any of them is not thin.
-THINNABLE = frozenset({"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Certificate"})
+THINNABLE = frozenset(
+    {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Certificate", "DNSEndpoint"}
+)
 
 #: The network policies of every namespace, and the one added when the user has domains.
 NETWORK_POLICIES = ("default-deny", "allow-dns", "allow-same-tenant")
 INGRESS_POLICY = "allow-ingress-controller"
+#: Egress profiles (render/profiles.yaml network.egress) and the policy each renders.
+EGRESS_POLICIES = {
+    "internet": "allow-internet",
+    "api-server": "allow-api-server",
+    "monitoring": "allow-monitoring",
+}
+
+
+def network_profiles(user: K8sUser, settings: dict[str, Any]) -> list[str]:
+    """The tier's default egress profiles and the tenant's allowed opt-ins; `api-server` only
+    when the site named the API server's addresses (an empty rule would open everything)."""
+    egress = settings["network"]["egress"]
+    wanted = [*egress["default"], *(p for p in user.network if p in egress["optional"])]
+    if not egress.get("api_server"):
+        wanted = [p for p in wanted if p != "api-server"]
+    return sorted(set(wanted))
+
+
+def _network_names(user: K8sUser, settings: dict[str, Any]) -> list[str]:
+    """Every NetworkPolicy of one tenant's namespaces, by name."""
+    extra = [EGRESS_POLICIES[p] for p in network_profiles(user, settings)]
+    return [*NETWORK_POLICIES, *([INGRESS_POLICY] if user.domains else []), *extra]
+
+
+def _dns_target(settings: dict[str, Any]) -> str | None:
+    target = settings.get("dns", {}).get("target")
+    return str(target) if target else None
 
 
 def namespaces(
@@ -153,8 +182,8 @@ def namespaces(
         if source in thin:
             labels = Shared(metadata("", **_tenant_labels(user))["labels"])
             role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
-            subjects = [subject(user, inventory.config.identity_prefix)]
-            names = [*NETWORK_POLICIES, *([INGRESS_POLICY] if user.domains else [])]
+            subjects = [subject(user, inventory.config)]
+            names = _network_names(user, settings)
             for namespace in user.namespaces:
                 entries = [
                     ("Namespace", namespace),
@@ -166,6 +195,8 @@ def namespaces(
                 ]
                 if user.domains:
                     entries.append(("Certificate", f"tls-{slug(user.key)}"))
+                    if _dns_target(settings) and namespace == user.namespaces[0]:
+                        entries.append(("DNSEndpoint", f"dns-{slug(user.key)}"))
                 for kind, name in entries:
                     body = THIN
                     if kind in keep:  # a RoleBinding: the others are THINNABLE
@@ -203,6 +234,9 @@ def namespaces(
                 # In every namespace of the tenant: an Ingress can only use a TLS Secret of
                 # its own namespace, and any of them may serve any of the tenant's hosts.
                 bodies.append(_certificate(user, namespace, settings))
+                target = _dns_target(settings)
+                if target and namespace == user.namespaces[0]:
+                    bodies.append(_dns_endpoint(user, namespace, target, settings))
             for body in bodies:
                 kind, name = body["kind"], body["metadata"]["name"]
                 out.append(_placed(folder, namespace, kind, name, body, source))
@@ -232,6 +266,7 @@ class _Shared(NamedTuple):
     deny: dict[str, Any]
     dns: dict[str, Any]
     ingress: dict[str, Any]
+    optional: dict[str, dict[str, Any]]  # egress policy name -> spec
 
 
 def _shared_specs(settings: dict[str, Any]) -> _Shared:
@@ -270,7 +305,47 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         "policyTypes": ["Ingress"],
     }
     deny = {"podSelector": {}, "policyTypes": ["Egress", "Ingress"]}
-    return _Shared(Shared({"hard": hard}), Shared(deny), Shared(dns), Shared(ingress))
+    egress = net["egress"]
+    internet = {
+        "egress": [
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(egress["blocked"])}}]}
+        ],
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+    }
+    api_server = {
+        "egress": [
+            {
+                "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
+                "to": [{"ipBlock": {"cidr": cidr}} for cidr in sorted(egress["api_server"])],
+            }
+        ],
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+    }
+    monitoring = {
+        "ingress": [
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {
+                                "kubernetes.io/metadata.name": egress["monitoring_namespace"]
+                            }
+                        }
+                    }
+                ]
+            }
+        ],
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+    }
+    optional: dict[str, dict[str, Any]] = {
+        EGRESS_POLICIES["internet"]: Shared(internet),
+        EGRESS_POLICIES["api-server"]: Shared(api_server),
+        EGRESS_POLICIES["monitoring"]: Shared(monitoring),
+    }
+    return _Shared(Shared({"hard": hard}), Shared(deny), Shared(dns), Shared(ingress), optional)
 
 
 class _UserParts(NamedTuple):
@@ -326,6 +401,10 @@ def _user_parts(
     ]
     if user.domains:
         network.append((INGRESS_POLICY, shared.ingress))
+    network += [
+        (EGRESS_POLICIES[p], shared.optional[EGRESS_POLICIES[p]])
+        for p in network_profiles(user, settings)
+    ]
     role = settings["tiers"]["namespace-owner"]["namespace_role"]
     return _UserParts(
         labels=Shared(metadata("", **tenant)["labels"]),
@@ -346,7 +425,7 @@ def _user_parts(
         limits=Shared(_limit_range_spec(user, settings)),
         network=network,
         role_ref=Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role}),
-        subjects=[subject(user, inventory.config.identity_prefix)],
+        subjects=[subject(user, inventory.config)],
     )
 
 
@@ -386,6 +465,27 @@ def _limit_range_spec(user: K8sUser, settings: dict[str, Any]) -> dict[str, Any]
         "type": "Container",
     }
     return {"limits": [item]}
+
+
+def _dns_endpoint(
+    user: K8sUser, namespace: str, target: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The tenant's DNS records for external-dns: each domain at the site's target, a CNAME
+    to a hostname or an A record of an IPv4 address. One object per tenant, in its first
+    namespace (the records are the tenant's, not a namespace's)."""
+    record = "A" if target.replace(".", "").isdigit() else "CNAME"
+    ttl = int(settings["dns"].get("ttl", 300))
+    return obj(
+        "externaldns.k8s.io/v1alpha1",
+        "DNSEndpoint",
+        metadata(f"dns-{slug(user.key)}", namespace, **_tenant_labels(user)),
+        spec={
+            "endpoints": [
+                {"dnsName": d, "recordTTL": ttl, "recordType": record, "targets": [target]}
+                for d in user.domains
+            ]
+        },
+    )
 
 
 def _certificate(user: K8sUser, namespace: str, settings: dict[str, Any]) -> dict[str, Any]:

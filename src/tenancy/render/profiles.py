@@ -59,6 +59,16 @@ def with_overrides(profiles: Profiles, render: Mapping[str, Any]) -> Profiles:
         settings["sync"]["revision"] = render["revision"]
     if "pod_security" in render:
         settings["namespace"]["pod_security"] = render["pod_security"]
+    if "kubernetes_version" in render:
+        settings["namespace"]["pod_security_version"] = render["kubernetes_version"]
+    if "dns" in render:
+        settings["dns"] = {**settings.get("dns", {}), **render["dns"]}
+    if "egress" in render:
+        egress = settings["network"]["egress"]
+        egress.update({k: v for k, v in render["egress"].items() if k != "internet"})
+        if "internet" in render["egress"]:
+            without = [p for p in egress["default"] if p != "internet"]
+            egress["default"] = ["internet", *without] if render["egress"]["internet"] else without
     return replace(profiles, settings=settings)
 
 

@@ -145,7 +145,8 @@ def render(
                 ),
                 key,
             )
-        alias = user.email  # the OIDC role's user_claim is the email (seed §b.1)
+        # The OIDC role's user_claim: the email by default (seed §b.1).
+        alias = user.claim_value(inventory.config.identity_claim)
         entity = {
             "aliases": [{"mount": inventory.config.oidc_mount, "name": alias}],
             "metadata": {"k8s_user": user.key, "tier": user.role},
