@@ -2,15 +2,15 @@
 # title: Rendered hostnames
 # description: |
 #   Audits the hostnames the render hands out: input is `{"objects": [{"file",
-#   "object"}], "config"}`. No Certificate, DNSEndpoint or tenant Namespace
-#   (its `tenancy.io/domains`, which the ingress admission policy reads) may
-#   name a platform hostname (`config.reserved_hostnames`, each label under
-#   every zone) or a name under one: the input rules refuse such a domain, and
-#   this checks what was actually rendered.
+#   "object"}], "config"}`. No Certificate or DNSEndpoint may name a platform
+#   hostname (`config.reserved_hostnames`, each label under every zone) or a
+#   name under one: the input rules refuse such a domain, and this checks what
+#   was actually rendered. (A tenant's Namespaces carry the same domains as its
+#   Certificates; Namespaces stay out of the audit input, which is kept small.)
 # entrypoint: true
 # custom:
 #   stage: rendered
-#   kinds: [Certificate, DNSEndpoint, Namespace]
+#   kinds: [Certificate, DNSEndpoint]
 package rendered_hosts
 
 _array(x) := x if is_array(x)
@@ -53,16 +53,10 @@ _hosts contains [i, ["spec", "endpoints", j, "dnsName"], endpoint.dnsName] if {
 	some j, endpoint in _array(item.object.spec.endpoints)
 }
 
-_hosts contains [i, ["metadata", "annotations", "tenancy.io/domains"], host] if {
-	some i, item in _array(input.objects)
-	item.object.kind == "Namespace"
-	some host in split(item.object.metadata.annotations["tenancy.io/domains"], ",")
-}
-
 # METADATA
 # title: Platform hostname rendered for a tenant
 # description: |
-#   A rendered Certificate, DNS record or tenant Namespace names a platform
+#   A rendered Certificate or DNS record names a platform
 #   hostname (vault.<zone>, argocd.<zone>, ... or a name under one): the tenant
 #   would get the platform's certificate, DNS name or Ingress host. Fix: remove
 #   the domain from the tenant.

@@ -10,18 +10,15 @@ _certificate(names) := {"kind": "Certificate", "metadata": {"name": "tls-cleo"},
 
 _dns(names) := {"kind": "DNSEndpoint", "metadata": {"name": "dns-cleo"}, "spec": {"endpoints": [{"dnsName": n} | some n in names]}}
 
-_namespace(domains) := {"kind": "Namespace", "metadata": {"name": "cleo", "annotations": {"tenancy.io/domains": domains}}}
-
 test_each_kind_fires_at_the_name if {
 	result := rendered_hosts.deny with input as _input([
 		_certificate(["cleo.example.org", "vault.example.org"]),
-		_dns(["api.vault.example.org"]),
-		_namespace("cleo.example.org,status.example.net"),
+		_dns(["api.vault.example.org", "status.example.net"]),
 	])
 	{[v.code, v.path] | some v in result} == {
 		["rendered-reserved-hostname", ["objects", 0, "object", "spec", "dnsNames", 1]],
 		["rendered-reserved-hostname", ["objects", 1, "object", "spec", "endpoints", 0, "dnsName"]],
-		["rendered-reserved-hostname", ["objects", 2, "object", "metadata", "annotations", "tenancy.io/domains"]],
+		["rendered-reserved-hostname", ["objects", 1, "object", "spec", "endpoints", 1, "dnsName"]],
 	}
 }
 
@@ -34,8 +31,6 @@ test_tenant_names_are_quiet if {
 	result := rendered_hosts.deny with input as _input([
 		_certificate(["cleo.example.org", "myvault.example.org"]),
 		_dns(["vaults.example.org"]),
-		_namespace("cleo.example.org"),
-		{"kind": "Namespace", "metadata": {"name": "dara"}},
 	])
 	result == set()
 }
