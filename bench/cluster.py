@@ -57,7 +57,7 @@ def _step(
     if run.returncode != 0 or run.timed_out:
         raise Mismatch(f"{row.tool}: exit {run.returncode}: {run.stderr[-400:]}")
     summary = run.stdout.strip().splitlines()[-1:] or [""]
-    if argv[1:3] == ["cluster", "check"] and not summary[0].startswith("0 error(s)"):
+    if argv[1:3] == ["cluster", "check"] and not summary[0].startswith("0 errors"):
         raise Mismatch(f"check reported: {run.stdout[-400:]}")
     row.findings = f"{objects:,} objects accepted"
     if timed:

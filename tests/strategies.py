@@ -6,6 +6,7 @@ namespace, a roster row joined to a missing user, a tier mismatch) happen often.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
@@ -167,6 +168,16 @@ def vault_objects(draw: st.DrawFn) -> Any:
             token_ttl=draw(st.sampled_from([0, 1800, 3600])),
             token_max_ttl=3600,
         )
+    if kind == "secret-role":
+        return plan.SecretRole(
+            mount=draw(st.sampled_from(["kubernetes", "k8s-creds"])),
+            role=f"{name}-deployer",
+            allowed_kubernetes_namespaces=(draw(_VAULT_NAMES).replace("_", "-"),),
+            kubernetes_role_name=f"{name}-deployer",
+            kubernetes_role_type="Role",
+            token_default_ttl=draw(st.sampled_from([0, 1800])),
+            token_max_ttl=3600,
+        )
     if kind == "entity":
         return plan.Entity(name=name, policies=policies, metadata=metadata)
     if kind == "entity-alias":
@@ -180,3 +191,136 @@ def vault_states(draw: st.DrawFn) -> Any:
     from tenancy.sync import plan
 
     return plan.State.of(draw(st.lists(vault_objects(), max_size=8)))
+
+
+# --- Files of rows as people write them (tenancy.yaml_edit, tenancy user ...) -----------------
+
+
+@dataclass(frozen=True)
+class RowFile:
+    """A generated YAML file of rows, with where each row's lines are (0-based line indexes):
+    `lead` its leading comment, `first` its key line, `end` the line after its last."""
+
+    text: str
+    keys: list[str]
+    spans: dict[str, tuple[int, int, int]]
+    nested: bool  # the rows are under `users:` (else at the top level)
+
+    def path(self, *keys: str | int) -> list[str | int]:
+        return ["users", *keys] if self.nested else list(keys)
+
+
+@st.composite
+def row_value(draw: st.DrawFn) -> dict[str, Any]:
+    """A row: scalars, a list and a mapping of quoted quantities, as the inputs have."""
+    value: dict[str, Any] = {"tier": draw(tiers)}
+    if draw(st.booleans()):
+        value["email"] = draw(label) + "@example.org"
+    if draw(st.booleans()):
+        value["namespaces"] = draw(st.lists(label, min_size=1, max_size=3, unique=True))
+    if draw(st.booleans()):
+        value["quota"] = draw(
+            st.dictionaries(
+                st.sampled_from(QUOTA_KEYS),
+                st.sampled_from(["1", "2", "4Gi"]),
+                min_size=1,
+                max_size=3,
+            )
+        )
+    if draw(st.booleans()):
+        value["parked"] = draw(st.booleans())
+    return value
+
+
+def _yaml_scalar(draw: st.DrawFn, value: Any, quoted: bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if quoted or value in ("1", "2"):
+        return draw(st.sampled_from(['"{}"', "'{}'"])).format(value)
+    return str(value)
+
+
+def _row_lines(draw: st.DrawFn, key: str, value: dict[str, Any], col: int, step: int) -> list[str]:
+    pad = " " * col
+    if draw(st.booleans()):  # one flow line, aligned with random padding
+        parts = []
+        for name, item in value.items():
+            if isinstance(item, list):
+                text = "[" + ", ".join(item) + "]"
+            elif isinstance(item, dict):
+                text = (
+                    "{"
+                    + ", ".join(f"{k}: {_yaml_scalar(draw, v, True)}" for k, v in item.items())
+                    + "}"
+                )
+            else:
+                text = _yaml_scalar(draw, item, draw(st.booleans()))
+            parts.append(f"{name}: {text}")
+        gaps = [" " * draw(st.integers(1, 3)) for _ in parts]
+        body = "".join(
+            ("," + gap if i else "") + part
+            for i, (gap, part) in enumerate(zip(gaps, parts, strict=True))
+        )
+        comment = draw(st.sampled_from(["", "  # why"]))
+        return [f"{pad}{key}:{' ' * draw(st.integers(1, 4))}{{{body}}}{comment}"]
+    inner = " " * (col + step)
+    lines = [f"{pad}{key}:"]
+    for name, item in value.items():
+        if draw(st.booleans()):
+            lines.append(f"{inner}# about {name}")
+        if isinstance(item, list):
+            if draw(st.booleans()):
+                lines.append(f"{inner}{name}: [{', '.join(item)}]")
+            else:
+                dash = " " * draw(st.sampled_from([0, step]))
+                lines += [f"{inner}{name}:", *(f"{inner}{dash}- {v}" for v in item)]
+        elif isinstance(item, dict):
+            if draw(st.booleans()):
+                flow = ", ".join(f"{k}: {_yaml_scalar(draw, v, True)}" for k, v in item.items())
+                lines.append(f"{inner}{name}: {{{flow}}}")
+            else:
+                lines.append(f"{inner}{name}:")
+                lines += [
+                    f"{inner}{' ' * step}{k}: {_yaml_scalar(draw, v, True)}"
+                    for k, v in item.items()
+                ]
+        else:
+            lines.append(f"{inner}{name}: {_yaml_scalar(draw, item, draw(st.booleans()))}")
+    return lines
+
+
+@st.composite
+def row_files(draw: st.DrawFn) -> RowFile:
+    """A roster- or k8s_users-like YAML file: a header comment, rows in flow or block style
+    (aligned, quoted, commented, blank-separated or not), commented-out rows at the end."""
+    nested = draw(st.booleans())
+    step = draw(st.sampled_from([2, 4]))
+    col = step if nested else 0
+    lines: list[str] = []
+    if draw(st.booleans()):
+        lines += [
+            "# Who is here and why.",
+            "# Offboard by commenting a row out, with a dated note.",
+        ]
+    if nested:
+        lines.append("users:")
+    keys = draw(st.lists(label, min_size=1, max_size=5, unique=True))
+    if draw(st.booleans()):
+        keys.sort()
+    spaced = draw(st.booleans())
+    spans: dict[str, tuple[int, int, int]] = {}
+    for i, key in enumerate(keys):
+        if i and spaced:
+            lines.append("")
+        lead = len(lines)
+        if i and draw(st.booleans()):
+            lines.append(f"{' ' * col}# a note about {key}")
+        first = len(lines)
+        lines += _row_lines(draw, key, draw(row_value()), col, step)
+        spans[key] = (lead, first, len(lines))
+    if draw(st.booleans()):
+        lines += [
+            f"{' ' * col}#  REMOVED 2026-08-17 (left) -- reversible cut",
+            "# gone:   {tier: admin}",
+        ]
+    return RowFile(text="\n".join(lines) + "\n", keys=keys, spans=spans, nested=nested)

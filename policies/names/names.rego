@@ -238,9 +238,11 @@ _outside_zone contains domain if {
 	not domain in _invalid_domains
 }
 
+# No zone: full names pass (policies/zones warns once), bare labels cannot.
 _outside_zone contains domain if {
 	count(_zones) == 0
 	some domain in _domains
+	not contains(domain, ".")
 	not domain in _invalid_domains
 }
 
@@ -290,7 +292,7 @@ _outside_zone_message(domain) := sprintf("domain \"%s\" is not in a configured z
 	count(_zones) > 0
 }
 
-_outside_zone_message(domain) := sprintf("domain \"%s\" cannot be placed: no zone is configured (zones in tenancy.yaml is empty); add its zone", [domain]) if count(_zones) == 0
+_outside_zone_message(domain) := sprintf("domain \"%s\" is a bare label and no zone is configured to place it in; write the full name or add a zone", [domain]) if count(_zones) == 0
 
 _duplicated_domain_claims contains [name, [user, i]] if {
 	some [user, i, domain] in _flagged_domain_claims
@@ -457,9 +459,8 @@ deny contains v if {
 # description: |
 #   A full domain name (one with a dot) must equal or end in one of `zones` in
 #   tenancy.yaml, because records can only be created in zones the platform
-#   manages. A bare label is placed in the primary zone (the first of
-#   `zones`), so it needs at least one zone configured. Fix: use a name under
-#   a configured zone or a bare label, or add the zone to tenancy.yaml.
+#   manages; with no zone at all full names pass (policies/zones warns). A
+#   bare label goes in the first zone. Fix: add the zone, or rename.
 # scope: rule
 # custom:
 #   code: domain-outside-zone

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tenancy import files, resources
 from tenancy.check import InputFile, check, conclude, load_inputs, policy_stage
-from tenancy.config import resolve
+from tenancy.config import PLACEHOLDER_REPO, resolve
 from tenancy.errors import Diagnostic, ExitCode, RepoError, Report, UsageError, sort_diagnostics
 from tenancy.load import parse_bytes
 from tenancy.model import Config
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tenancy.load import Document
     from tenancy.model import InputName, Inventory, Person
     from tenancy.render import Rendered
+    from tenancy.render.profiles import Profiles
     from tenancy.stopwatch import Stopwatch
 
 
@@ -42,6 +43,7 @@ class InputParams:
     config: Path | None
     roster: Path | None
     k8s_users: Path | None
+    zones: tuple[str, ...] = ()  # --zone: replaces the config's zones
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +75,8 @@ class RenderParams:
     opa_url: str | None
     cache: bool = True
     timings: bool = False
+    #: `--sync`: the sync wiring rendered, over the config's `render.sync.tool`.
+    sync: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +89,9 @@ class DiffParams:
     format: str
     fail_on: str | None
     quota_factor: float
+    #: `--all`: every change in text and Markdown, not a count of the low ones past a few.
+    everything: bool = False
+    zones: tuple[str, ...] = ()  # --zone: replaces each revision's configured zones
 
 
 def optional_config(path: Path | None) -> Config:
@@ -115,6 +122,9 @@ def run_test(params: TestParams) -> ExitCode:
 
 def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:
     """Find, read and resolve tenancy.yaml; command-line paths override its inputs."""
+    if params.config is not None and not params.config.exists():
+        # Named on the command line, a missing file is a mistake in the command, not a finding.
+        raise UsageError(f"--config {params.config}: no such file")
     path = params.config or files.find_config(Path.cwd())
     if params.config is None and path is None and not (params.roster or params.k8s_users):
         raise UsageError(
@@ -141,6 +151,8 @@ def load_config(params: InputParams) -> tuple[Config | None, list[Diagnostic]]:
             roster=str(params.roster) if params.roster else None,
             k8s_users=str(params.k8s_users) if params.k8s_users else None,
         )
+    if params.zones:
+        config = replace(config, zones=params.zones)
     return config, []
 
 
@@ -207,9 +219,12 @@ def read_waivers(explicit: Path | None, config: Config) -> InputFile | None:
 
 
 def input_sources(config: Config) -> dict[str, str]:
-    """How generated headers name the inputs: relative to the config file, POSIX, stable."""
+    """How generated headers name the inputs: relative to the config file, POSIX, stable; the
+    tier data as a template (`render/{}`, or the built-in's: tenancy.tier_data)."""
+    from tenancy import tier_data
+
     base = Path(config.path).parent if config.path else Path.cwd()
-    names = {}
+    names = {"render": tier_data.header_template(config)}
     for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
         if value is None:
             names[name] = name
@@ -239,7 +254,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     from tenancy.cache import Cache
     from tenancy.model import build
     from tenancy.render import plan as plan_tree
-    from tenancy.render import profiles, subset
+    from tenancy.render import subset
     from tenancy.render_checks import Running, schema_key, start_checks
 
     with stopwatch.lap("load"):
@@ -249,14 +264,27 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             return finish(report, params.format, False)
         if config.roster is None or config.k8s_users is None:
             raise UsageError("render needs both inputs: --roster PATH and --k8s-users PATH")
+        if params.sync is not None:
+            sync = {**config.render.get("sync", {}), "tool": params.sync}
+            config = replace(config, render={**config.render, "sync": sync})
         policies = files.read_policies(policy_dirs(config))
         engine = build_engine(params.engine, params.opa_url, policies)
         inputs = read_inputs(config)
         waivers = read_waivers(None, config)
         documents, loaded = load_inputs(inputs, config)
+        profile, broken_data = site_profiles(config)
+        if profile is None:
+            return finish(
+                Report(diagnostics=tuple(sort_diagnostics(broken_data))), params.format, False
+            )
+
+    # What the render makes of the config: the sync wiring's repository, when the one used
+    # (tenancy.yaml's, else the tier data's) is the placeholder.
+    placeholder = str(profile.settings["sync"]["repo_url"]).startswith(PLACEHOLDER_REPO)
+    notes = config.render_notes if placeholder else ()
 
     def verdict(found: list[Diagnostic]) -> Report:
-        return conclude(inputs, [*loaded, *found], config, waivers=waivers)
+        return conclude(inputs, [*loaded, *found, *notes], config, waivers=waivers)
 
     def invalid(report: Report) -> ExitCode:
         say("tenancy render: the inputs do not validate; nothing was rendered", err=True)
@@ -266,7 +294,6 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     try:
         with stopwatch.lap("model"):
             inventory = build(documents["roster"].data, documents["k8s_users"].data, config)
-            profile = profiles.with_overrides(profiles.load(), config.render)
             sources = input_sources(config)
     except (KeyError, TypeError, ValueError) as exc:
         broken = exc  # only inputs the policies reject can break the model
@@ -491,7 +518,6 @@ def current_render(params: InputParams) -> tuple[Config, Inventory, Rendered]:
     """Validate and render the working tree in memory (the committed manifests are not read);
     inputs that do not validate are reported and end the command (exit 1)."""
     from tenancy.model import build
-    from tenancy.render import profiles
     from tenancy.render import render as render_tree
 
     config, problems = load_config(params)
@@ -507,12 +533,20 @@ def current_render(params: InputParams) -> tuple[Config, Inventory, Rendered]:
         emit(checked.report, "text")
         raise SystemExit(ExitCode.FINDINGS)
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
-    rendered, _ = render_tree(
-        inventory,
-        profiles.with_overrides(profiles.load(), config.render),
-        sources=input_sources(config),
-    )
+    profile, broken = site_profiles(config)
+    if profile is None:
+        emit(Report(diagnostics=tuple(sort_diagnostics(broken))), "text")
+        raise SystemExit(ExitCode.FINDINGS)
+    rendered, _ = render_tree(inventory, profile, sources=input_sources(config))
     return config, inventory, rendered
+
+
+def site_profiles(config: Config) -> tuple[Profiles | None, list[Diagnostic]]:
+    """The tier profiles every render of `config` uses: the repository's own `render/` folder
+    whole when it has one, else the built-in data, with the config's `render:` settings."""
+    from tenancy import tier_data
+
+    return tier_data.load(config)
 
 
 def current_people(params: InputParams) -> dict[str, Person]:
@@ -561,6 +595,7 @@ def run_diff(params: DiffParams) -> ExitCode:
             k8s_users=params.k8s_users,
             engine=engine,
             policies=policies,
+            zones=params.zones,
             escapes=None if rev is not None else lambda path: files.outside(repo / path, repo),
         )
         snapshots.append(snap)
@@ -573,12 +608,13 @@ def run_diff(params: DiffParams) -> ExitCode:
         config_path=config_rel,
         waivers_path=head_config.waivers if head_config and head_config.waivers else None,
     )
-    renderer = {
-        "text": diff_report.text,
-        "markdown": diff_report.markdown,
-        "json": diff_report.as_json,
-    }[params.format]
-    say(renderer(result), nl=False)
+    if params.format == "text":
+        shown = diff_report.text(result, everything=params.everything)
+    elif params.format == "markdown":
+        shown = diff_report.markdown(result, everything=params.everything)
+    else:
+        shown = diff_report.as_json(result)
+    say(shown, nl=False)
     if result.problems:  # a side that does not load or validate is never a silent pass
         return ExitCode.FINDINGS
     worst = result.max_severity

@@ -269,7 +269,6 @@ def _desired(
     from tenancy.audit import audit
     from tenancy.check import check
     from tenancy.model import build
-    from tenancy.render import profiles
     from tenancy.sync.plan import desired
 
     config, problems = app.load_config(inputs)
@@ -293,7 +292,9 @@ def _desired(
         return None, config, code, []
     inventory = build(checked.documents["roster"].data, checked.documents["k8s_users"].data, config)
     output = files.display(Path(config.output))
-    site = profiles.with_overrides(profiles.load(), config.render)
+    site, broken = app.site_profiles(config)
+    if site is None:
+        return None, config, _findings(broken, fmt, "the tier data cannot be read"), []
     sources = app.input_sources(config)
     rendered, problems = render_vault_layer(inventory, site, sources)
     problems += audit(engine, policies, rendered, inventory, config, output)

@@ -7,6 +7,7 @@ returns an ExitCode (STYLE rule 6). `main` is the one place a TenancyError becom
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import sys
@@ -16,7 +17,13 @@ from typing import NoReturn
 import click
 
 from tenancy import __version__, app, files, resources
-from tenancy.cli_options import findings_options, input_options, policy_config_option
+from tenancy.cli_options import (
+    findings_options,
+    input_options,
+    input_params,
+    policy_config_option,
+    zone_option,
+)
 from tenancy.errors import ExitCode, TenancyError, UsageError
 
 #: `tenancy.diff.LEVELS`, written out so that every command does not import the diff engine
@@ -27,11 +34,48 @@ FAIL_LEVELS = ("critical", "high", "medium", "low", "info")
 class _Group(click.Group):
     """Turns tenancy's own usage errors into click's, so they print usage and exit 2."""
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _usage_in_command(cmd)
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except UsageError as exc:
             raise click.UsageError(str(exc), ctx) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's first sentence whole, wrapped (click cuts it to the line with `...`)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _usage_in_command(command: click.Command) -> None:
+    """Raise tenancy's usage errors as click's from inside each command's callback: click then
+    gives them the command's context, so the usage shown is the command's
+    (`Usage: tenancy who-can [OPTIONS] VERB RESOURCE`), not the top-level group's."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _usage_in_command(sub)
+        return
+    callback = command.callback
+    if callback is None:
+        return
+
+    @functools.wraps(callback)
+    def wrapped(*args: object, **kwargs: object) -> object:
+        try:
+            return callback(*args, **kwargs)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    command.callback = wrapped
 
 
 @click.group(
@@ -72,7 +116,7 @@ def validate(
     Every finding is reported at the file, line and column of the offending key.
     """
     params = app.ValidateParams(
-        inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        inputs=input_params(config_path, roster, k8s_users),
         format=fmt,
         engine=engine,
         opa_url=opa_url,
@@ -107,6 +151,12 @@ def validate(
     is_flag=True,
     help="Print how long each stage took, and the peak memory, to stderr.",
 )
+@click.option(
+    "--sync",
+    "sync_tool",
+    type=click.Choice(["argocd", "flux", "both"]),
+    help="Sync wiring to render under sync/ (default: the config's `render.sync.tool`, else both).",
+)
 @findings_options
 def render(
     config_path: Path | None,
@@ -116,6 +166,7 @@ def render(
     check: bool,
     no_cache: bool,
     timings: bool,
+    sync_tool: str | None,
     fmt: str,
     engine: str,
     opa_url: str | None,
@@ -126,7 +177,7 @@ def render(
     tenancy wrote before (listed in INDEX.json) are ever deleted.
     """
     params = app.RenderParams(
-        inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        inputs=input_params(config_path, roster, k8s_users),
         output=output,
         check=check,
         format=fmt,
@@ -134,6 +185,7 @@ def render(
         opa_url=opa_url,
         cache=not no_cache,
         timings=timings,
+        sync=sync_tool,
     )
     raise SystemExit(app.run_render(params))
 
@@ -167,6 +219,22 @@ def render(
     show_default=True,
     help="A quota raised by more than this factor is high severity.",
 )
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    metavar="ZONE",
+    expose_value=False,
+    callback=zone_option,
+    help="DNS zone the platform manages (repeatable); replaces tenancy.yaml's zones.",
+)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Show every change (text, markdown); by default a person's low-severity changes past "
+    "the first three are counted.",
+)
 def diff_command(
     base: str | None,
     head: str | None,
@@ -176,6 +244,7 @@ def diff_command(
     fmt: str,
     fail_on: str | None,
     quota_factor: float,
+    everything: bool,
 ) -> None:
     """Show what a change does to each person's access, between two git revisions.
 
@@ -191,6 +260,8 @@ def diff_command(
         format=fmt,
         fail_on=fail_on,
         quota_factor=quota_factor,
+        everything=everything,
+        zones=click.get_current_context().meta.get("tenancy.zones", ()),
     )
     raise SystemExit(app.run_diff(params))
 
@@ -205,9 +276,7 @@ def explain(
     user: str, config_path: Path | None, roster: Path | None, k8s_users: Path | None, fmt: str
 ) -> None:
     """Print one person's effective access (USER is a k8s_users key or a roster os_user)."""
-    people = app.current_people(
-        app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users)
-    )
+    people = app.current_people(input_params(config_path, roster, k8s_users))
     key = (
         user
         if user in people
@@ -258,15 +327,11 @@ def who_can(
         path = access_report.vault_request(verb, resource)
         if namespace is not None:
             raise UsageError("--namespace does not apply to a Vault path")
-        people = app.current_people(
-            app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users)
-        )
+        people = app.current_people(input_params(config_path, roster, k8s_users))
         click.echo(access_report.who_can_vault(people, verb, path, fmt), nl=False)
         return
     ref = access_report.kube_request(verb, resource)
-    people = app.current_people(
-        app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users)
-    )
+    people = app.current_people(input_params(config_path, roster, k8s_users))
     text = access_report.who_can(people, verb.lower(), ref, namespace, fmt, name=name)
     click.echo(text, nl=False)
 
@@ -312,10 +377,20 @@ def rules_command(config_path: Path | None, fmt: str) -> None:
     click.echo(catalogue.render(policies.catalogue(), fmt), nl=False)
 
 
-from tenancy import cli_cluster, cli_vault  # noqa: E402  (no cycle: neither imports this module)
+from tenancy import (  # noqa: E402  (no cycle: none imports this module)
+    cli_cluster,
+    cli_init,
+    cli_vault,
+)
 
 cli.add_command(cli_vault.vault)
 cli.add_command(cli_cluster.cluster)
+
+cli.add_command(cli_init.init)
+
+from tenancy import cli_people  # noqa: E402  (no cycle: it does not import this module)
+
+cli.add_command(cli_people.user)
 
 
 def main() -> NoReturn:

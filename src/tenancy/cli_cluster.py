@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from tenancy import app
-from tenancy.cli_options import input_options
+from tenancy.cli_options import input_options, input_params
 
 
 def cluster_options(function: click.decorators.FC) -> click.decorators.FC:
@@ -61,7 +60,7 @@ def _params(
     from tenancy import app_cluster
 
     return app_cluster.ClusterParams(
-        inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        inputs=input_params(config_path, roster, k8s_users),
         kubeconfig=kubeconfig,
         context=context,
         format=fmt,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from tenancy.app import InputParams
 
 
 def _allow_outside(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -13,6 +18,31 @@ def _allow_outside(_ctx: click.Context, _param: click.Parameter, value: bool) ->
 
     files.allow_outside = value
     return value
+
+
+_ZONE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
+
+
+def zone_option(
+    ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """`--zone` values, kept on the context for `input_params` (every command that reads the
+    inputs takes them, without one more argument in each signature)."""
+    for zone in value:
+        if not _ZONE.match(zone) or len(zone) > 253:
+            raise click.BadParameter(f"{zone!r} is not a DNS zone such as example.org")
+    ctx.meta["tenancy.zones"] = tuple(value)
+    return tuple(value)
+
+
+def input_params(
+    config_path: Path | None, roster: Path | None, k8s_users: Path | None
+) -> InputParams:
+    """The inputs a command reads, with the `--zone` values given on its command line."""
+    from tenancy.app import InputParams
+
+    zones = click.get_current_context().meta.get("tenancy.zones", ())
+    return InputParams(config=config_path, roster=roster, k8s_users=k8s_users, zones=zones)
 
 
 def input_options(function: click.decorators.FC) -> click.decorators.FC:
@@ -34,6 +64,15 @@ def input_options(function: click.decorators.FC) -> click.decorators.FC:
                 "k8s_users",
                 type=click.Path(path_type=Path),
                 help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
+            ),
+            click.option(
+                "--zone",
+                "zones",
+                multiple=True,
+                metavar="ZONE",
+                expose_value=False,
+                callback=zone_option,
+                help="DNS zone the platform manages (repeatable); replaces tenancy.yaml's zones.",
             ),
             click.option(
                 "--allow-outside",
@@ -72,7 +111,9 @@ def findings_options(function: click.decorators.FC) -> click.decorators.FC:
                 type=click.Choice(ENGINES),
                 default="embedded",
                 show_default=True,
-                help="Rego engine: in-process, or a real OPA server at --opa-url.",
+                help="Rego engine: in-process, or a real OPA server at --opa-url (tenancy "
+                "uploads its policies to that server, as policies tenancy/..., replacing them "
+                "on each run).",
             ),
             click.option(
                 "--opa-url", envvar="TENANCY_OPA_URL", help="OPA server URL (env TENANCY_OPA_URL)."

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import click
 
-from tenancy import app
-from tenancy.cli_options import input_options
+from tenancy.cli_options import input_options, input_params
 
 FORMATS = ("text", "json")
 
@@ -101,7 +100,7 @@ def _pull(
     from tenancy import app_vault  # imported only when a vault command runs: start-up time
 
     params = app_vault.PullParams(
-        inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        inputs=input_params(config_path, roster, k8s_users),
         vault=app_vault.VaultParams(
             address=vault_addr,
             kv_mount=kv_mount,
@@ -173,7 +172,7 @@ def _plan(
             "--adopt or --allow-cascade with it"
         )
     params = app_vault.PlanParams(
-        inputs=app.InputParams(config=config_path, roster=roster, k8s_users=k8s_users),
+        inputs=input_params(config_path, roster, k8s_users),
         vault=app_vault.VaultParams(
             address=vault_addr, login_role=login_role, login_mount=login_mount, jwt_path=jwt_path
         ),

@@ -83,7 +83,9 @@ def resolve(
             policy_dirs=tuple(rel(p) for p in data.get("policies", ())),
             waivers=str(waivers),
             render=render,
+            render_dir=rel(data["render_dir"]) if "render_dir" in data else None,
             notes=tuple(_identity_notes(document, identity)),
+            render_notes=tuple(_sync_notes(document, render)),
             quarantine=_quarantine(document, data.get("quarantine", {})),
         ),
         [],
@@ -119,6 +121,33 @@ def _identity_notes(document: Document, identity: dict[str, Any]) -> list[Diagno
             f"{claim} gets their access",
             hint="use an identity provider that keeps the claim immutable (or verified and "
             "never reassigned), and set identity.accept_mutable_claim: true to record that",
+            source="config",
+        )
+    ]
+
+
+#: The repository URL render/profiles.yaml ships with: an example, not a place to sync from.
+PLACEHOLDER_REPO = "https://git.example.org/"
+
+
+def _sync_notes(document: Document, render: dict[str, Any]) -> list[Diagnostic]:
+    """The warning a placeholder sync repository deserves (Argo CD and Flux would be wired to
+    a repository that does not exist): at `render.repo_url` when it is the placeholder, at the
+    config when the tier data's URL is used, which `render` alone knows (it keeps the warning
+    only when that URL is the placeholder: `app.run_render`)."""
+    url = render.get("repo_url")
+    if isinstance(url, str) and not url.startswith(PLACEHOLDER_REPO):
+        return []
+    return [
+        Diagnostic(
+            location=document.locate(
+                ["render", "repo_url"] if "repo_url" in render else ["render"] if render else []
+            ),
+            severity="warning",
+            code="sync-placeholder-repo",
+            message=f"the rendered Argo CD and Flux objects sync from the placeholder repository "
+            f"{PLACEHOLDER_REPO}..., which no cluster can sync from",
+            hint="set render.repo_url in tenancy.yaml to the URL of this repository",
             source="config",
         )
     ]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenancy.diff import GUARDRAILS, LEVELS, RANK, AuditDiff, Change
+from tenancy.diff import GUARDRAILS, LEVELS, RANK, AuditDiff, Change, Level
 
 MARKER = "<!-- tenancy-diff -->"
 #: Forgejo and GitHub reject comments over 65,536 characters; stay clear of it.
 COMMENT_LIMIT = 65_000
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """`1 error`, `2 errors`, `1 person`, `3 people`."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _value(value: Any) -> str:
@@ -78,17 +83,19 @@ def _lost(change: Change) -> str:
     )
 
 
-#: Low-severity changes shown per person before the rest are counted (all are in --format json).
+#: Low-severity changes shown per person before the rest are counted (all are in --format json
+#: and with `tenancy diff --all`).
 LOW_SHOWN = 3
 
 
-def fold(changes: tuple[Change, ...]) -> list[str]:
-    """Readable lines for one person: grants inside a namespace they just gained or lost are
-    one line (the namespace change carries the risk, unless a grant is riskier on its own), and
-    low changes past a few are counted. Every change is still in the JSON output."""
+def fold(changes: tuple[Change, ...], *, low_shown: int | None = LOW_SHOWN) -> list[str]:
+    """Readable lines for one person, most severe first: grants inside a namespace they just
+    gained or lost are one line (the namespace change carries the risk, unless a grant is
+    riskier on its own), and low changes past `low_shown` are counted (None: all are shown).
+    Every change is still in the JSON output."""
     moved = {c.detail for c in changes if c.kind in ("namespace-gained", "namespace-lost")}
-    folded: dict[tuple[str, str], int] = {}
-    lines: list[str] = []
+    folded: dict[tuple[Level, str, str], int] = {}
+    lines: list[tuple[int, str]] = []
     low = 0
     grants = ("k8s-gained", "k8s-lost", "vault-gained", "vault-lost")
     for change in sorted(changes, key=lambda c: (RANK[c.severity], c.kind in grants)):
@@ -103,19 +110,25 @@ def fold(changes: tuple[Change, ...]) -> list[str]:
             and RANK[change.severity] >= RANK["medium"]
         ):
             verb = "gains" if change.kind == "k8s-gained" else "loses"
-            key = (f"[{change.severity}] {verb}", str(scope))
+            key = (change.severity, verb, str(scope))
             folded[key] = folded.get(key, 0) + 1
             continue
         if change.severity == "low":
             low += 1
-            if low > LOW_SHOWN:
+            if low_shown is not None and low > low_shown:
                 continue
-        lines.append(f"[{change.severity}] {_describe(change)}")
-    for (head, scope), count in sorted(folded.items()):
-        lines.append(f"{head} {count} grants of the owner role in namespace {scope}")
-    if low > LOW_SHOWN:
-        lines.append(f"[low] and {low - LOW_SHOWN} more low-severity changes (losses)")
-    return lines
+        lines.append((RANK[change.severity], f"[{change.severity}] {_describe(change)}"))
+    for (level, verb, scope), count in sorted(folded.items()):
+        many = _count(count, "grant")
+        lines.append(
+            (RANK[level], f"[{level}] {verb} {many} of the owner role in namespace {scope}")
+        )
+    # Stable: within one severity the changes keep their order, folded grants after them.
+    out = [line for _, line in sorted(lines, key=lambda entry: entry[0])]
+    if low_shown is not None and low > low_shown:
+        hidden = _count(low - low_shown, "more low-severity change")
+        out.append(f"[low] and {hidden} (`tenancy diff --all` shows every change)")
+    return out
 
 
 def summary_line(result: AuditDiff) -> str:
@@ -128,22 +141,33 @@ def summary_line(result: AuditDiff) -> str:
     shown = ", ".join(f"{n} {level}" for level, n in counts.items() if n)
     worst = result.max_severity or "none"
     return (
-        f"tenancy diff {result.base}..{result.head}: {len(result.people)} people affected, "
+        f"tenancy diff {result.base}..{result.head}: "
+        f"{_count(len(result.people), 'person', 'people')} affected, "
         f"max severity {worst}" + (f" ({shown})" if shown else "")
     )
 
 
-def text(result: AuditDiff) -> str:
+def text(result: AuditDiff, *, everything: bool = False) -> str:
+    """The diff for a terminal, most severe first: people by their worst change (then by
+    name), each person's changes by severity, the other changes by severity. `everything`
+    (`--all`) shows every low change instead of counting those past a few."""
     out = [summary_line(result)]
     for label, problems in result.problems.items():
         out.append(f"{label} does not validate:")
         out += [f"  {p}" for p in problems]
-    for person, changes in result.people.items():
+    people = sorted(
+        result.people.items(),
+        key=lambda item: (
+            min(RANK[c.severity] for c in item[1]) if item[1] else len(RANK),
+            item[0],
+        ),
+    )
+    for person, changes in people:
         out.append(f"{person}")
-        out += [f"  {line}" for line in fold(changes)]
+        out += [f"  {line}" for line in fold(changes, low_shown=None if everything else LOW_SHOWN)]
     if result.other:
         out.append("other changes")
-        for other in result.other:
+        for other in sorted(result.other, key=lambda o: RANK[o.severity]):
             affects = f" (affects: {', '.join(other.affects)})" if other.affects else ""
             out.append(f"  [{other.severity:<8}] {other.detail}: {other.path}{affects}")
     return "\n".join(out) + "\n"
@@ -192,7 +216,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT) -> str:
+def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT, *, everything: bool = False) -> str:
     """A PR comment: summary on top, a table per person, findings, the raw diff collapsed.
 
     Sections are added while they fit under `limit`; whatever does not fit is named in a
@@ -202,7 +226,7 @@ def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT) -> str:
     if result.empty:
         head.append("No change to anyone's access.")
     for label, problems in result.problems.items():
-        head += [f"> **{label} does not validate** ({len(problems)} errors):", ">"]
+        head += [f"> **{label} does not validate** ({_count(len(problems), 'error')}):", ">"]
         head += [f"> `{_cell(p)}`" for p in problems[:20]]
         head.append("")
     sections: list[str] = []
@@ -214,7 +238,7 @@ def markdown(result: AuditDiff, limit: int = COMMENT_LIMIT) -> str:
         sections.append("\n".join(rows) + "\n")
     for person, changes in result.people.items():
         rows = [f"#### `{person}`", "", "| severity | change |", "|---|---|"]
-        for line in fold(changes):
+        for line in fold(changes, low_shown=None if everything else LOW_SHOWN):
             level, _, text = line[1:].partition("] ")
             rows.append(f"| {level} | {_cell(text)} |")
         sections.append("\n".join(rows) + "\n")

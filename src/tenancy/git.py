@@ -37,6 +37,17 @@ def toplevel(start: Path) -> Path:
     return Path(result.stdout.decode().strip())
 
 
+def remote_url(folder: Path, remote: str = "origin") -> str | None:
+    """The URL of a remote of the git repository `folder` is in, or None (no repository, no
+    such remote, or no git at all: `init` then asks for nothing and writes no URL)."""
+    try:
+        result = _git(folder, "remote", "get-url", remote, check=False)
+    except RepoError:
+        return None
+    url = result.stdout.decode("utf-8", "replace").strip()
+    return url if result.returncode == 0 and url else None
+
+
 def resolve(repo: Path, rev: str) -> str:
     """The full commit id of a revision expression."""
     result = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)

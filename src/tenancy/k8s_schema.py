@@ -247,7 +247,7 @@ def notes(unchecked: set[str], output: str) -> list[Diagnostic]:
             _info(
                 output,
                 "kubernetes-validate is not installed: Kubernetes schema "
-                "checks did not run (pip install 'tenancy[k8s]')",
+                "checks did not run (pip install 'tenancy-gitops[k8s]')",
             )
         )
     if unchecked:

@@ -302,7 +302,12 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, *_clamp(text, mark.line, mark.column)) if mark else Location(path)
         message = " ".join(p for p in (exc.context, exc.problem) if p)
-        return None, [*problems, _diag(loc, "yaml-syntax", f"invalid YAML: {message}")]
+        tab = _tab(text, mark.line, mark.column, message) if mark else None
+        hint = None
+        if tab is not None:
+            loc = Location(path, *tab)
+            hint = "YAML indents with spaces, never tabs: replace the tab here with spaces"
+        return None, [*problems, _diag(loc, "yaml-syntax", f"invalid YAML: {message}", hint)]
     except yaml.reader.ReaderError as exc:
         # libyaml reports a byte offset into the UTF-8 encoding, not a character index.
         index = len(text.encode("utf-8")[: exc.position].decode("utf-8", errors="ignore"))
@@ -335,6 +340,22 @@ def parse_yaml(
         return Document(path, None, _Pos(0, 0), text), problems
     data, pos = builder.result
     return Document(path, data, pos, text), problems
+
+
+def _tab(text: str, line: int, col: int, message: str) -> tuple[int, int] | None:
+    """The 1-based position of the tab behind a syntax error, if one is: the character the
+    scanner stopped at, else (when the scanner names a tab) the first on that line, else one
+    in that line's indentation. libyaml's own message never says that YAML forbids them."""
+    lines = text.split("\n")
+    if line >= len(lines):
+        return None
+    row = lines[line]
+    if col < len(row) and row[col] == "\t":
+        return line + 1, col + 1
+    indent = row[: len(row) - len(row.lstrip(" \t"))]
+    if "\t" in row and ("tab" in message or "\t" in indent):
+        return line + 1, row.index("\t") + 1
+    return None
 
 
 def _clamp(text: str, line: int, col: int) -> tuple[int, int]:

@@ -143,8 +143,14 @@ class Config:
     waivers: str | None = None
     #: tenancy.yaml `render:` settings (issuer, ingress namespace, sync source, Pod Security).
     render: dict[str, Any] = field(default_factory=dict)
+    #: tenancy.yaml `render_dir:`, the tier data folder as configured (None: `render` beside the
+    #: config, used when it exists; `tenancy.tier_data` decides).
+    render_dir: str | None = None
     #: Warnings about the configuration itself (reported by every command that checks inputs).
     notes: tuple[Diagnostic, ...] = ()
+    #: Warnings about what `render` makes of the configuration (the sync wiring's placeholder
+    #: repository), reported by render alone; not part of what is rendered.
+    render_notes: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
     #: tenancy.yaml `quarantine:`, a removed tenant's kept namespaces, sorted by namespace.
     quarantine: tuple[Quarantined, ...] = ()
 

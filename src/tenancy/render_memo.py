@@ -58,6 +58,7 @@ def render_key(
             output="",
             policy_dirs=(),
             waivers=None,
+            render_dir=None,
             notes=(),
         ),
     )

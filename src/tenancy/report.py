@@ -39,6 +39,11 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     return item
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 error`, `2 errors`, `0 files`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def format_text(report: Report, out: IO[str], colour: bool) -> None:
     for d in report.diagnostics:
         tag = f"[{d.severity}]" if not d.waived else f"[{d.severity}, waived]"
@@ -49,10 +54,10 @@ def format_text(report: Report, out: IO[str], colour: bool) -> None:
         if d.hint:
             out.write(f"    hint: {d.hint}\n")
     s = report.summary()
-    parts = [f"{s['errors']} error(s)", f"{s['warnings']} warning(s)"]
+    parts = [counted(s["errors"], "error"), counted(s["warnings"], "warning")]
     if s["waived"]:
         parts.append(f"{s['waived']} waived")
-    out.write(f"{', '.join(parts)} in {s['files']} file(s)\n")
+    out.write(f"{', '.join(parts)} in {counted(s['files'], 'file')}\n")
 
 
 def format_json(report: Report, out: IO[str], colour: bool) -> None:
@@ -101,7 +106,7 @@ def format_junit(report: Report, out: IO[str], colour: bool) -> None:
         if errors:
             failures += 1
             failure = ElementTree.SubElement(
-                case, "failure", message=f"{len(errors)} error(s)", type="tenancy"
+                case, "failure", message=counted(len(errors), "error"), type="tenancy"
             )
             failure.text = "\n".join(f"{d.location}: {d.message} ({d.code})" for d in errors)
         others = [d for d in diagnostics if d not in errors]

@@ -44,7 +44,6 @@ _PLATFORM_KEYS = (
     ("network", "ingress_namespace"),
     ("certificates", "namespace"),
     ("vault", "operator_namespace"),
-    ("vault", "deployer", "service_account_namespace"),
     ("sync", "argocd_namespace"),
     ("sync", "flux_namespace"),
 )
@@ -61,7 +60,7 @@ def _profile_settings() -> dict[str, Any]:
 
 def platform_namespaces(render: dict[str, Any]) -> tuple[str, ...]:
     """Every namespace the render data itself uses for the platform (the ingress controller,
-    vault-config-operator, the CI deployer, cert-manager, Argo CD, Flux, DNS), with a site's
+    vault-config-operator, cert-manager, Argo CD, Flux, DNS), with a site's
     `render:` override of the ingress namespace: a tenant owning one would run pods as the
     platform's service accounts there (the operator authenticates to Vault as its `default`)."""
     found = set()

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tenancy import access
+from tenancy import access, tier_data
 from tenancy.check import InputFile, check
 from tenancy.config import resolve
 from tenancy.diff import Snapshot
@@ -42,6 +42,7 @@ def snapshot(
     engine: PolicyEngine,
     policies: PolicySet,
     escapes: Escapes | None = None,
+    zones: tuple[str, ...] = (),
 ) -> tuple[Snapshot, Config | None]:
     """Validate and render one revision; an input outside the config's folder is not read."""
     problems: list[str] = []
@@ -57,6 +58,8 @@ def snapshot(
         config = resolved
     if roster or k8s_users:
         config = replace(config, roster=roster, k8s_users=k8s_users)
+    if zones:
+        config = replace(config, zones=zones)
     inputs = []
     wanted: tuple[tuple[InputName, str | None], ...] = (
         ("roster", config.roster),
@@ -94,21 +97,20 @@ def snapshot(
             raw = read(path)
             if raw is not None:
                 sources[path] = raw.decode("utf-8", "replace")
+    data, data_problems = _tier_data(config, config_path, read, listing)
+    sources.update(data[1])
+    problems += lines(data_problems)
     people = None
     files: dict[str, str | tuple[dict[str, Any], str]] = {}
     docs = checked.documents
-    if "roster" in docs and "k8s_users" in docs:
+    if "roster" in docs and "k8s_users" in docs and data[0] is not None:
         inventory = build(docs["roster"].data, docs["k8s_users"].data, config)
-        texts = {
-            p.removeprefix("render/"): t for p, t in sources.items() if p.startswith("render/")
+        profiles = render_profiles.with_overrides(data[0], config.render)
+        names = {
+            "roster": str(config.roster),
+            "k8s_users": str(config.k8s_users),
+            "render": data[2],
         }
-        profiles = (
-            render_profiles.from_texts(texts)
-            if "profiles.yaml" in texts
-            else render_profiles.load()
-        )
-        profiles = render_profiles.with_overrides(profiles, config.render)
-        names = {"roster": str(config.roster), "k8s_users": str(config.k8s_users)}
         rendered, _ = render(inventory, profiles, sources=names, output=config.output, text=False)
         people = access.people(inventory, rendered)
         files = dict(rendered.files)
@@ -126,6 +128,31 @@ def snapshot(
         ),
         config,
     )
+
+
+def _tier_data(
+    config: Config, config_path: str | None, read: Reader, listing: Lister
+) -> tuple[tuple[render_profiles.Profiles | None, dict[str, str], str], list[Diagnostic]]:
+    """The revision's tier data (tenancy.tier_data): the profiles, the folder's files by
+    repository path, and the header template; the repository's folder whole when it has one
+    at this revision, else the built-in data."""
+    root = posixpath.dirname(config_path) if config_path else ""
+    folder = posixpath.normpath(config.render_dir or posixpath.join(root, tier_data.DEFAULT_FOLDER))
+    outside = _leaves(folder + "/profiles.yaml", root)
+    paths = [] if outside else listing(folder)
+    if not paths and config.render_dir is None:
+        return (render_profiles.load(), {}, tier_data.BUILTIN), []
+    if outside:
+        return (None, {}, ""), [_outside(folder)]
+    found = {}
+    for path in paths:
+        raw = read(path)
+        if raw is not None and path.endswith(".yaml"):
+            found[path] = raw.decode("utf-8", "replace")
+    texts = {path.removeprefix(folder + "/"): text for path, text in found.items()}
+    loaded, problems = tier_data.from_texts(texts, folder)
+    shown = posixpath.relpath(folder, root or ".")
+    return (loaded, found, tier_data.template(shown)), problems
 
 
 def _leaves(path: str, root: str) -> bool:

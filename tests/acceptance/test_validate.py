@@ -35,7 +35,7 @@ def test_repo_example_validates(run: RunCli) -> None:
     """The bundled example repository is clean (README's first command)."""
     result = run("validate", cwd=REPO)
     assert result.exit_code == 0
-    assert "0 error(s)" in result.output
+    assert "0 errors" in result.output
 
 
 def test_config_found_from_a_subdirectory(run: RunCli) -> None:
@@ -179,7 +179,7 @@ def test_opa_server_engine_end_to_end(run: RunCli, opa_url: str) -> None:
     case = REPO / "tests/examples/policy/namespace-claimed-twice"
     embedded = json.loads(run("validate", "-f", "json", cwd=case).output)
     served = json.loads(
-        run("validate", "-f", "json", "--engine", "opa", "--opa-url", opa_url, cwd=case).output
+        run("validate", "-f", "json", "--engine", "opa", "--opa-url", opa_url, cwd=case).stdout
     )
     assert served["diagnostics"] == embedded["diagnostics"]
     assert [d["code"] for d in served["diagnostics"]] == ["namespace-claimed-twice"]

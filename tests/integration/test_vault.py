@@ -8,7 +8,8 @@ then meets is the server's own. One failure mode is real without any trigger at 
 whose policies allow policies and roles but not identity is refused by the server midway.
 
 Test setup enables the `kubernetes` and `oidc` auth mounts the rendered objects live on (and
-`userpass` to log in as a person); tenancy itself never enables an auth method.
+`userpass` to log in as a person) and the `kubernetes` secrets engine of the deployer roles;
+tenancy itself never enables an auth method or a secrets engine.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from tests.servers import PersistentOpenBao, openbao_persistent
 #: the repository's own manifests/ while other work changes it.
 _EXAMPLE: dict[str, Path] = {}
 SETTINGS = VaultSettings()
-#: Requests a plan makes whatever the number of objects: token lookup, auth mounts, index.
-FIXED_READS = 3
+#: Requests a plan makes whatever the number of objects: token lookup, auth mounts, secrets
+#: engines, index.
+FIXED_READS = 4
 
 
 def copy_example(folder: Path, *, render: bool = True) -> Path:
@@ -70,12 +72,15 @@ def client(url: str, token: str) -> hvac.Client:
 
 
 def prepare(url: str, token: str) -> None:
-    """Enable the auth mounts the rendered objects need (a platform step, not tenancy's)."""
+    """Enable the auth mounts and the secrets engine the rendered objects need (a platform
+    step, not tenancy's)."""
     root = client(url, token)
     enabled = root.sys.list_auth_methods()["data"]
     for mount in ("kubernetes", "oidc", "userpass"):
         if f"{mount}/" not in enabled:
             root.sys.enable_auth_method(mount, path=mount)
+    if "kubernetes/" not in root.sys.list_mounted_secrets_engines()["data"]:
+        root.sys.enable_secrets_engine("kubernetes", path="kubernetes")
 
 
 def wanted() -> plan_module.State:
@@ -122,6 +127,7 @@ def server_objects(url: str, token: str) -> dict[str, set[str]]:
     return {
         "policy": set(keys("/v1/sys/policies/acl")) - {"default", "root"},
         "auth-role": {f"kubernetes/{k}" for k in keys("/v1/auth/kubernetes/role")},
+        "secret-role": {f"kubernetes/{k}" for k in keys("/v1/kubernetes/roles")},
         "entity": set(keys("/v1/identity/entity/name")),
         "entity-alias": aliases,
         "group": set(keys("/v1/identity/group/name")),
@@ -138,7 +144,7 @@ def owned_by_index(url: str, token: str) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {kind: set() for kind in plan_module.KINDS}
     for field, value in index.items():
         kind, _, ident = field.partition(":")
-        if kind in ("policy", "auth-role"):
+        if kind in ("policy", "auth-role", "secret-role"):
             out[kind].add(ident)
         elif kind == "entity":
             assert root.secrets.identity.read_entity(ident)["data"]["name"] == value
@@ -150,6 +156,11 @@ def owned_by_index(url: str, token: str) -> dict[str, set[str]]:
             assert f"{alias['mount_path'].removeprefix('auth/')}{alias['name']}" == record["name"]
             out[kind].add(record["name"])
     return out
+
+
+def root_read(url: str, token: str, path: str) -> dict[str, Any]:
+    data: dict[str, Any] = client(url, token).adapter.get(f"/v1/{path}")["data"]
+    return data
 
 
 def by_kind(state: plan_module.State) -> dict[str, set[str]]:
@@ -188,7 +199,16 @@ def test_apply_creates_exactly_the_rendered_objects(run: RunCli, bao: tuple[str,
     assert entity["policies"] == ["namespace-owner-cleo"]
     role = client(url, token).auth.kubernetes.read_role("cleo-deployer")
     assert role["token_ttl"] == 3600
-    assert role["token_policies"] == ["namespace-owner-cleo"]
+    assert role["token_policies"] == ["deployer-cleo"]
+    assert role["bound_service_account_names"] == ["deployer"]
+    assert role["bound_service_account_namespaces"] == ["cleo"]
+    engine = root_read(url, token, "kubernetes/roles/cleo-deployer")
+    assert engine["allowed_kubernetes_namespaces"] == ["cleo"]
+    assert (engine["kubernetes_role_type"], engine["kubernetes_role_name"]) == (
+        "Role",
+        "cleo-deployer",
+    )
+    assert (engine["token_default_ttl"], engine["token_max_ttl"]) == (1800, 3600)
 
 
 def test_plan_after_apply_is_empty(run: RunCli, bao: tuple[str, str]) -> None:
@@ -300,7 +320,9 @@ def test_objects_tenancy_does_not_own_are_never_touched(
     deletes = [c for c in smaller if c["action"] == "delete"]
     assert {(c["kind"], c["name"]) for c in deletes} == {
         ("policy", "namespace-owner-gabi"),
+        ("policy", "deployer-gabi"),
         ("auth-role", "kubernetes/gabi-deployer"),
+        ("secret-role", "kubernetes/gabi-deployer"),
         ("entity", "gabi"),
         ("entity-alias", "oidc/gabi@example.org"),
     }
@@ -439,7 +461,7 @@ def test_apply_interrupted_by_stopping_the_server_converges(run: RunCli, tmp_pat
         # Requests alternate: a create, then the index write that records it.
         message = _apply_until(session, state, 9, server.stop)
         assert "connection failed" in message
-        assert "Applied 4: create policy namespace-owner-cleo" in message
+        assert "Applied 4: create policy deployer-cleo" in message
         assert f"Not applied {len(state.objects) - 4}" in message
         assert "again converges" in message
         assert server.root_token not in message
@@ -479,8 +501,9 @@ def test_apply_interrupted_by_revoking_the_token_converges(
 def test_permission_denied_midway_is_reported_and_rerun_converges(
     run: RunCli, bao: tuple[str, str]
 ) -> None:
-    """A token allowed to write policies, roles and the index but not identity is refused
-    by the server at the first entity (no trigger): a clear error, then a re-run converges."""
+    """A token allowed to write policies, both kinds of roles and the index but not identity
+    is refused by the server at the first entity (no trigger): a clear error, then a re-run
+    converges."""
     url, token = bao
     root = client(url, token)
     root.sys.create_or_update_acl_policy(
@@ -489,7 +512,10 @@ def test_permission_denied_midway_is_reported_and_rerun_converges(
         'path "sys/policies/acl" { capabilities = ["list"] }\n'
         'path "auth/kubernetes/role/*" { capabilities = ["create", "read", "update", "list"] }\n'
         'path "auth/kubernetes/role" { capabilities = ["list"] }\n'
+        'path "kubernetes/roles/*" { capabilities = ["create", "read", "update", "list"] }\n'
+        'path "kubernetes/roles" { capabilities = ["list"] }\n'
         'path "sys/auth" { capabilities = ["read"] }\n'
+        'path "sys/mounts" { capabilities = ["read"] }\n'
         'path "secret/data/tenancy/managed" '
         '{ capabilities = ["create", "read", "update", "patch"] }\n'
         'path "identity/entity/id" { capabilities = ["list"] }\n'
@@ -502,16 +528,56 @@ def test_permission_denied_midway_is_reported_and_rerun_converges(
         tenancy(run, url, half, "apply")
     message = str(caught.value)
     state = wanted()
-    first = sum(1 for kind, _ in state.objects if kind in ("policy", "auth-role"))
+    first = sum(1 for kind, _ in state.objects if kind in ("policy", "auth-role", "secret-role"))
     assert "POST identity/entity at" in message
     assert "permission denied" in message
     assert f"stopped at change {first + 1} of {len(state.objects)} (create entity cleo)" in message
-    assert f"Applied {first}: create policy namespace-owner-cleo" in message
+    assert f"Applied {first}: create policy deployer-cleo" in message
     assert f"Not applied {len(state.objects) - first}: create entity cleo" in message
     assert half not in message
     assert {c["action"] for c in changes(run, url, token)} == {"create"}
     assert tenancy(run, url, token, "apply").exit_code == 0
     assert changes(run, url, token) == []
+
+
+def test_secrets_engine_roles_are_owned_like_auth_roles(run: RunCli, bao: tuple[str, str]) -> None:
+    """A hand-made secrets-engine role of a rendered name is a conflict and left as it is; an
+    owned one that drifted is updated back; one tenancy never made survives --allow-delete."""
+    url, token = bao
+    root = client(url, token)
+    hand = {"allowed_kubernetes_namespaces": ["*"], "kubernetes_role_name": "edit"}
+    root.adapter.post("/v1/kubernetes/roles/cleo-deployer", json=hand)
+    root.adapter.post("/v1/kubernetes/roles/ci", json=hand)
+    plan = {(c["action"], c["kind"], c["name"]) for c in changes(run, url, token)}
+    assert ("conflict", "secret-role", "kubernetes/cleo-deployer") in plan
+    assert not any(name == "kubernetes/ci" for _, _, name in plan)
+    assert tenancy(run, url, token, "apply", "--allow-delete").exit_code == 1
+    assert root_read(url, token, "kubernetes/roles/cleo-deployer")[
+        "allowed_kubernetes_namespaces"
+    ] == ["*"]
+    assert tenancy(run, url, token, "apply", "--adopt").exit_code == 0
+    root.adapter.post("/v1/kubernetes/roles/dara-deployer", json={"token_max_ttl": 86400})
+    drift = [c for c in changes(run, url, token) if c["action"] != "create"]
+    assert [(c["action"], c["name"], c["detail"]) for c in drift] == [
+        ("update", "kubernetes/dara-deployer", ["token_max_ttl: 86400 -> 3600"])
+    ]
+    assert tenancy(run, url, token, "apply", "--allow-delete").exit_code == 0
+    assert changes(run, url, token) == []
+    assert root_read(url, token, "kubernetes/roles/ci")["allowed_kubernetes_namespaces"] == ["*"]
+    engine = root_read(url, token, "kubernetes/roles/cleo-deployer")
+    assert engine["allowed_kubernetes_namespaces"] == ["cleo"]
+
+
+def test_missing_secrets_engine_is_a_clear_error(
+    run: RunCli, fresh_openbao: tuple[str, str]
+) -> None:
+    """tenancy never enables a secrets engine: a missing one stops the plan with the fix."""
+    url, token = fresh_openbao
+    root = client(url, token)
+    for mount in ("kubernetes", "oidc"):
+        root.sys.enable_auth_method(mount, path=mount)
+    with pytest.raises(BackendError, match=r"secrets engine not enabled.*bao secrets enable"):
+        tenancy(run, url, token, "plan")
 
 
 def test_missing_auth_mount_is_a_clear_error(run: RunCli, fresh_openbao: tuple[str, str]) -> None:

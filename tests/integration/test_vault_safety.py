@@ -45,11 +45,13 @@ def client(url: str, token: str) -> hvac.Client:
 
 @pytest.fixture
 def bao(fresh_openbao: tuple[str, str]) -> tuple[str, str]:
-    """A fresh server with the auth mounts the rendered objects live on (a platform step)."""
+    """A fresh server with the auth mounts and the secrets engine the rendered objects live
+    on (a platform step)."""
     url, token = fresh_openbao
     root = client(url, token)
     for mount in ("kubernetes", "oidc", "userpass"):
         root.sys.enable_auth_method(mount, path=mount)
+    root.sys.enable_secrets_engine("kubernetes", path="kubernetes")
     return fresh_openbao
 
 

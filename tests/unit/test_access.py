@@ -205,4 +205,4 @@ def test_people_join_roster_k8s_users_and_rendered_objects() -> None:
     assert Permission("cluster", "namespaces", "list") in cleo.k8s
     assert VaultGrant("secret/data/cleo/*", "read") in cleo.vault
     assert VaultGrant("secret/data/workstation/claude-users/cleom", "update") in cleo.vault
-    assert VaultGrant("kubernetes/creds/cleo-deployer", "read") in cleo.vault
+    assert VaultGrant("kubernetes/creds/cleo-deployer", "update") in cleo.vault

@@ -133,3 +133,44 @@ def test_narrowed_audit_finds_what_the_full_audit_finds(case: str) -> None:
     full_found = audit(engine, unnarrowed, rendered, inventory, CONFIG, "out")
     assert narrowed_found  # the risky grant is caught at all
     assert sorted(d.sort_key() for d in narrowed_found) == sorted(d.sort_key() for d in full_found)
+
+
+def test_a_service_account_bound_by_two_tenants_roles_fails_at_the_role_file() -> None:
+    """Issue 13: the deployer roles as they were (every tenant's role binding the one CI
+    account woodpecker/woodpecker-deployer) are caught at each role file's bound name."""
+    k8s = {
+        **K8S,
+        "dara": {"role": "namespace-owner", "email": "d@example.org", "namespaces": ["dara"]},
+    }
+    inventory = build(ROSTER, k8s, CONFIG)
+    rendered, _ = render(
+        inventory, from_texts(builtin_texts()), sources={"roster": "r", "k8s_users": "k"}
+    )
+    data = dict(rendered.data)
+    for ns in ("cleo", "dara"):
+        path = f"vault/kubernetes-auth/role-{ns}-deployer.yaml"
+        role = {
+            **data[path],
+            "bound_service_account_names": ["woodpecker-deployer"],
+            "bound_service_account_namespaces": ["woodpecker"],
+        }
+        data[path] = role
+    files_ = dict(rendered.files)
+    from tenancy.render.yaml import dump
+
+    for path, body in data.items():
+        files_[path] = dump(body, "k")
+    shared = replace(rendered, data=data, files=files_)
+    policies = files.read_policies([data_dir("policies")])
+    engine = EmbeddedEngine(policies.sources())
+    found = audit(engine, policies, shared, inventory, CONFIG, "out")
+    # Line 4 is `- woodpecker-deployer` under bound_service_account_names (after the header
+    # and `audience`), the value at column 3.
+    assert sorted((str(d.location), d.code) for d in found) == [
+        (
+            f"out/vault/kubernetes-auth/role-{ns}-deployer.yaml:4:3",
+            "vault-role-shared-service-account",
+        )
+        for ns in ("cleo", "dara")
+    ]
+    assert audit(engine, policies, rendered, inventory, CONFIG, "out") == []

@@ -279,3 +279,29 @@ def test_json_surrogate_pairs_and_escaped_backslashes_are_fine() -> None:
     document, problems = parse_json("k.json", '{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}')
     assert document is not None and not problems
     assert document.data == {"a": "\U0001f600", "b": "\\ud800"}
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("users:\n\tada: {tier: admin}\n", (2, 1)),
+        ("users:\n  ada:\n  \ttier: admin\n", (3, 3)),
+        ("users:\n  ada:\n    tier: admin\n\t\n  bob: 1\n", (4, 1)),
+    ],
+)
+def test_a_tab_in_the_indentation_gets_a_hint_at_the_tab(
+    text: str, position: tuple[int, int]
+) -> None:
+    """libyaml's message does not say that YAML forbids tabs; the hint does, at the tab."""
+    document, problems = parse_yaml("f.yaml", text)
+    assert document is None
+    [problem] = problems
+    assert problem.code == "yaml-syntax"
+    assert (problem.location.line, problem.location.column) == position
+    assert problem.hint is not None and "spaces" in problem.hint and "tab" in problem.hint
+
+
+def test_a_syntax_error_without_a_tab_gets_no_tab_hint() -> None:
+    """An unclosed flow sequence is not blamed on tabs."""
+    _, problems = parse_yaml("f.yaml", "a: [1\n")
+    assert [p.hint for p in problems] == [None]

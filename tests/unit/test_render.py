@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tenancy.model import Config, build
 from tenancy.render import INDEX, emit, index_text, plan, render, texts
-from tenancy.render.profiles import load, with_overrides
+from tenancy.render.profiles import builtin_texts, from_texts, load, with_overrides
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
 
@@ -377,3 +377,87 @@ def test_dns_endpoints_only_with_a_target() -> None:
             "books.example.org",
             "cleo.example.org",
         ]
+
+
+def test_each_namespace_has_its_own_ci_deployer_identity() -> None:
+    """Issue 13: the auth role `<ns>-deployer` binds only the ServiceAccount `deployer` of the
+    namespace itself (rendered there), with the narrow policy `deployer-<ns>`, never a shared
+    service account nor the owner's whole policy: no two namespaces' roles bind one account."""
+    out = files()
+    bound = []
+    for ns in ("cleo", "cleo-books"):
+        role = yaml.safe_load(out[f"vault/kubernetes-auth/role-{ns}-deployer.yaml"])
+        assert role["bound_service_account_names"] == ["deployer"]
+        assert role["bound_service_account_namespaces"] == [ns]
+        assert role["policies"] == [f"deployer-{ns}"]
+        bound.append((ns, "deployer"))
+        crd = yaml.safe_load(out[f"vault/operator/kubernetesauthenginerole-{ns}-deployer.yaml"])
+        assert crd["spec"]["targetServiceAccounts"] == ["deployer"]
+        assert crd["spec"]["targetNamespaces"] == {"targetNamespaces": [ns]}
+        assert crd["spec"]["policies"] == [f"deployer-{ns}"]
+        account = yaml.safe_load(out[f"kubernetes/tenants/cleo/{ns}/serviceaccount-deployer.yaml"])
+        assert account["metadata"]["namespace"] == ns
+        assert account["automountServiceAccountToken"] is False
+    assert len(set(bound)) == len(bound)
+    hcl = out["vault/policies/deployer-cleo-books.hcl"]
+    paths = re.findall(r'path "([^"]+)" \{\n  capabilities = \[([^\]]*)\]', hcl)
+    assert dict(paths) == {
+        "kubernetes/creds/cleo-books-deployer": '"update"',
+        "secret/data/cleo": '"read"',
+        "secret/data/cleo/*": '"read"',
+        "secret/metadata/cleo": '"list"',
+        "secret/metadata/cleo/*": '"list"',
+    }
+    policy = yaml.safe_load(out["vault/operator/policy-deployer-cleo-books.yaml"])
+    assert policy["spec"]["policy"] == hcl
+
+
+def test_secrets_engine_role_mints_tokens_for_the_namespaced_deployer_role() -> None:
+    """Each namespace gets the seed's Kubernetes secrets-engine role `<ns>-deployer` (review
+    file and operator resource, TTLs as the CRD types them) and the Role it binds."""
+    out = files()
+    review = yaml.safe_load(out["vault/kubernetes-secrets/role-cleo-deployer.yaml"])
+    assert review == {
+        "allowed_kubernetes_namespaces": ["cleo"],
+        "kubernetes_role_name": "cleo-deployer",
+        "kubernetes_role_type": "Role",
+        "name": "cleo-deployer",
+        "path": "kubernetes/roles/cleo-deployer",
+        "token_default_ttl": 1800,
+        "token_max_ttl": 3600,
+    }
+    crd = yaml.safe_load(out["vault/operator/kubernetessecretenginerole-cleo-deployer.yaml"])
+    assert crd["kind"] == "KubernetesSecretEngineRole"
+    assert crd["metadata"]["namespace"] == "vault-config"
+    spec = crd["spec"]
+    assert spec["path"] == "kubernetes"
+    assert spec["allowedKubernetesNamespaces"] == ["cleo"]
+    assert spec["targetNamespaces"] == {"targetNamespaces": ["cleo"]}
+    assert (spec["kubernetesRoleType"], spec["kubernetesRoleName"]) == ("Role", "cleo-deployer")
+    assert (spec["defaultTTL"], spec["maxTTL"]) == ("1800s", "3600s")
+    role = yaml.safe_load(out["kubernetes/tenants/cleo/cleo-books/role-cleo-books-deployer.yaml"])
+    assert role["metadata"]["namespace"] == "cleo-books"
+    assert role["rules"] == [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments"],
+            "verbs": ["get", "list", "patch", "update"],
+        },
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+    ]
+
+
+def test_tier_data_older_than_a_setting_takes_the_builtin_default() -> None:
+    """A repository's render/ at an older revision (what `diff` reads for its base) may lack
+    settings added since (egress profiles, storage, DNS, the deployer): those come from the
+    built-in data, the settings it has stay its own, and the render works."""
+    texts = builtin_texts()
+    settings = yaml.safe_load(texts["profiles.yaml"])
+    del settings["network"]["egress"], settings["storage_quota"], settings["dns"]
+    settings["limit_range"]["max"] = {"memory": "1Gi"}
+    old = from_texts({**texts, "profiles.yaml": yaml.safe_dump(settings)})
+    assert old.settings["network"]["egress"] == load().settings["network"]["egress"]
+    assert old.settings["limit_range"]["max"] == {"memory": "1Gi"}
+    rendered, problems = render(build(ROSTER, K8S, CONFIG), old, sources=SOURCES)
+    assert not problems
+    assert any(m.name == "allow-internet" for m in rendered.manifests)

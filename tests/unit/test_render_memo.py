@@ -83,6 +83,7 @@ PLACES = st.text(max_size=20)
     output=PLACES,
     policy_dirs=st.lists(PLACES, max_size=2).map(tuple),
     waivers=st.none() | PLACES,
+    render_dir=st.none() | PLACES,
 )
 def test_where_the_checkout_lives_changes_neither_key_nor_render(**place: Any) -> None:
     """The config fields the key leaves out (paths) change no byte of the render."""

@@ -38,7 +38,7 @@ def test_text_is_parsable() -> None:
     assert lines[0].startswith("r.yaml:2:54: [error] tier")
     assert lines[0].endswith("of 100% second line (schema-enum)")  # one line per finding
     assert "    hint: did you mean 'admin'?" in lines
-    assert lines[-1] == "1 error(s), 0 warning(s) in 1 file(s)"
+    assert lines[-1] == "1 error, 0 warnings in 1 file"
 
 
 def test_github_escapes_properties_and_message() -> None:

@@ -20,6 +20,7 @@ from tenancy.sync.plan import (
     Observed,
     Plan,
     Policy,
+    SecretRole,
     State,
     desired,
     exposing,
@@ -118,12 +119,20 @@ def test_desired_state_has_every_rendered_vault_object() -> None:
     kinds = {kind: sorted(n for k, n in wanted.objects if k == kind) for kind in KINDS}
     assert kinds == {
         "policy": [
+            "deployer-cleo",
+            "deployer-cleo-books",
+            "deployer-devops",
             "namespace-owner-cleo",
             "namespace-owner-dev_ops",
             "workstation-claude-brin",
             "workstation-claude-cleom",
         ],
         "auth-role": [
+            "kubernetes/cleo-books-deployer",
+            "kubernetes/cleo-deployer",
+            "kubernetes/devops-deployer",
+        ],
+        "secret-role": [
             "kubernetes/cleo-books-deployer",
             "kubernetes/cleo-deployer",
             "kubernetes/devops-deployer",
@@ -153,10 +162,68 @@ def test_desired_entity_is_marked_as_managed_and_roles_have_seconds() -> None:
     role = wanted.objects[("auth-role", "kubernetes/cleo-deployer")]
     assert isinstance(role, AuthRole)
     assert (role.token_ttl, role.token_max_ttl, role.audience) == (3600, 3600, "vault")
-    assert role.policies == ("namespace-owner-cleo",)
+    assert role.policies == ("deployer-cleo",)
+    assert role.bound_service_account_names == ("deployer",)
+    assert role.bound_service_account_namespaces == ("cleo",)
     alias = wanted.objects[("entity-alias", "oidc/cleo98@example.org")]
     assert isinstance(alias, EntityAlias)
     assert alias.entity == "cleo"
+
+
+def test_desired_secrets_engine_roles_mint_for_their_namespace_alone() -> None:
+    """Each namespace's secrets-engine role (seed b.2) comes from its operator resource, on
+    the secrets engine's mount, with the CRD's duration strings read as seconds."""
+    role = state().objects[("secret-role", "kubernetes/cleo-books-deployer")]
+    assert role == SecretRole(
+        mount="kubernetes",
+        role="cleo-books-deployer",
+        allowed_kubernetes_namespaces=("cleo-books",),
+        kubernetes_role_name="cleo-books-deployer",
+        kubernetes_role_type="Role",
+        token_default_ttl=1800,
+        token_max_ttl=3600,
+    )
+
+
+def test_secrets_engine_roles_follow_the_ownership_rules() -> None:
+    """An unowned secrets-engine role of a rendered name is a conflict; an owned one that
+    drifted is an update, field by field; an owned one no longer rendered is a blocked
+    delete; a role tenancy never made is never touched."""
+    wanted = state()
+    key = ("secret-role", "kubernetes/cleo-deployer")
+    mine = wanted.objects[key]
+    assert isinstance(mine, SecretRole)
+    drifted = SecretRole(
+        mount="kubernetes",
+        role="cleo-deployer",
+        allowed_kubernetes_namespaces=("*",),
+        kubernetes_role_name="cleo-deployer",
+        kubernetes_role_type="Role",
+        token_default_ttl=1800,
+        token_max_ttl=3600,
+    )
+    gone = SecretRole(
+        mount="kubernetes",
+        role="old-deployer",
+        allowed_kubernetes_namespaces=("old",),
+        kubernetes_role_name="old-deployer",
+        kubernetes_role_type="Role",
+        token_default_ttl=1800,
+        token_max_ttl=3600,
+    )
+    foreign = State.of([gone]).objects
+    conflict = plan(wanted, Observed(objects={key: drifted}, owned=frozenset()))
+    change = next(c for c in conflict.changes if c.key == key)
+    assert (change.action, change.owned) == ("conflict", False)
+    servers = {key: drifted, key_of(gone): gone}
+    update = plan(wanted, Observed(objects=servers, owned=frozenset({key, key_of(gone)})))
+    changed = {c.key: c for c in update.changes if c.action != "create"}
+    assert changed[key].action == "update"
+    assert changed[key].detail == ("allowed_kubernetes_namespaces: [*] -> [cleo]",)
+    assert changed[key_of(gone)].action == "delete"
+    assert changed[key_of(gone)].blocked == "deletes need --allow-delete"
+    untouched = plan(wanted, Observed(objects={**foreign}, owned=frozenset()))
+    assert key_of(gone) not in {c.key for c in untouched.changes}
 
 
 # --- the plan -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ extra is optional, and its absence is a clear message rather than an ImportError
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,8 @@ from tenancy.errors import PolicyEngineError
 from tenancy.policy import Input, canonical, made
 
 MISSING_SUPPORT_MESSAGE = (
-    "--engine opa needs the optional dependency opa-python-client: pip install 'tenancy[opa]'"
+    "--engine opa needs the optional dependency opa-python-client: "
+    "pip install 'tenancy-gitops[opa]'"
 )
 #: Upload and evaluation of a 10,000-user input moves a few MiB; the client's 1.5 s is too short.
 TIMEOUT_SECONDS = 60.0
@@ -66,6 +68,12 @@ class OpaServerEngine:
                 raise PolicyEngineError(f"OPA rejected policy {path}: {exc}") from exc
             except ValueError as exc:  # a non-JSON error body: not an OPA server
                 raise PolicyEngineError(f"{self._url} did not answer like OPA: {exc}") from exc
+        # Writing to someone's OPA server is a side effect they must hear of, once per run (a
+        # command builds one engine); on stderr, since stdout carries the findings (JSON too).
+        sys.stderr.write(
+            f"tenancy: uploaded {len(modules)} policy modules to the OPA server at "
+            f"{self._url}, as policies tenancy/... (each run replaces them)\n"
+        )
 
     def query(self, refs: Sequence[str], input: Input) -> dict[str, Any]:
         import requests

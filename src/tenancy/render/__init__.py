@@ -30,10 +30,12 @@ KIND_ORDER = (
     "ResourceQuota",
     "LimitRange",
     "NetworkPolicy",
+    "ServiceAccount",
     "ClusterRole",
     "ClusterRoleBinding",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
+    "Role",
     "RoleBinding",
     "Certificate",
     "DNSEndpoint",
@@ -188,7 +190,13 @@ def plan(
     ]
     review, operator = vault.render(inventory, profiles, sources)
     manifests += operator
-    manifests += sync.render(profiles.settings, output, "render/profiles.yaml")
+    manifests += sync.render(
+        profiles.settings,
+        output,
+        "render/profiles.yaml",
+        site=inventory.config.render.get("sync"),
+        manifests=manifests,
+    )
     manifests.sort(key=install_order)
 
     owners: dict[str, Owner] = {}
@@ -333,11 +341,14 @@ def install_order(manifest: Manifest) -> tuple[int, str, str, str]:
 
 
 def header_source(source: str, sources: dict[str, str]) -> str:
-    """The input file a generated file's header names."""
+    """The input file a generated file's header names. Tier data (`render/...`) is named where
+    it was read: `sources["render"]` is a template (`render/{}`; see tenancy.tier_data)."""
     if source.startswith("k8s_users."):
         return sources["k8s_users"]
     if source.startswith("roster."):
         return sources["roster"]
+    if source.startswith("render/") and "render" in sources:
+        return sources["render"].replace("{}", source.removeprefix("render/"), 1)
     return source
 
 

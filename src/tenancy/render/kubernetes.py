@@ -172,6 +172,7 @@ def namespaces(
     settings = profiles.settings
     shared = _shared_specs(settings)
     role = settings["tiers"]["namespace-owner"]["namespace_role"]
+    deployer = settings["vault"]["deployer"]["service_account"]
     thin = thin if keep.isdisjoint(THINNABLE) else frozenset()
     for user in inventory.users:
         if user.role != "namespace-owner" or user.quota is None:
@@ -192,6 +193,8 @@ def namespaces(
                     ("LimitRange", "defaults"),
                     *(("NetworkPolicy", name) for name in names),
                     ("RoleBinding", binding),
+                    ("ServiceAccount", deployer),
+                    ("Role", f"{namespace}-deployer"),
                 ]
                 if user.domains:
                     entries.append(("Certificate", f"tls-{slug(user.key)}"))
@@ -199,7 +202,8 @@ def namespaces(
                         entries.append(("DNSEndpoint", f"dns-{slug(user.key)}"))
                 for kind, name in entries:
                     body = THIN
-                    if kind in keep:  # a RoleBinding: the others are THINNABLE
+                    # Only kinds outside THINNABLE can be kept here: build them as below.
+                    if kind == "RoleBinding" and kind in keep:
                         meta = {"name": name, "namespace": namespace, "labels": labels}
                         body = {
                             "apiVersion": f"{RBAC}/v1",
@@ -208,6 +212,8 @@ def namespaces(
                             "roleRef": role_ref,
                             "subjects": subjects,
                         }
+                    elif kind in keep:
+                        body = _deployer_objects(namespace, labels, shared, deployer)[kind]
                     out.append(_placed(folder, namespace, kind, name, body, source))
             continue
         parts = _user_parts(user, inventory, settings, shared)
@@ -229,6 +235,7 @@ def namespaces(
                     roleRef=parts.role_ref,
                     subjects=parts.subjects,
                 ),
+                *_deployer_objects(namespace, parts.labels, shared, deployer).values(),
             ]
             if user.domains:
                 # In every namespace of the tenant: an Ingress can only use a TLS Secret of
@@ -241,6 +248,28 @@ def namespaces(
                 kind, name = body["kind"], body["metadata"]["name"]
                 out.append(_placed(folder, namespace, kind, name, body, source))
     return out
+
+
+def _deployer_objects(
+    namespace: str, labels: dict[str, str], shared: _Shared, account: str
+) -> dict[str, dict[str, Any]]:
+    """The namespace's CI identity: the ServiceAccount its Vault auth role binds (its pods'
+    token is asked for with the role's audience, so none is mounted by default), and the Role
+    `<ns>-deployer` that Vault's Kubernetes secrets engine binds the tokens it mints to."""
+    return {
+        "ServiceAccount": {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": account, "namespace": namespace, "labels": labels},
+            "automountServiceAccountToken": False,
+        },
+        "Role": {
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "Role",
+            "metadata": {"name": f"{namespace}-deployer", "namespace": namespace, "labels": labels},
+            "rules": shared.deployer_rules,
+        },
+    }
 
 
 def _placed(
@@ -267,6 +296,7 @@ class _Shared(NamedTuple):
     dns: dict[str, Any]
     ingress: dict[str, Any]
     optional: dict[str, dict[str, Any]]  # egress policy name -> spec
+    deployer_rules: list[dict[str, Any]]  # the Role <ns>-deployer's rules
 
 
 def _shared_specs(settings: dict[str, Any]) -> _Shared:
@@ -345,7 +375,15 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         EGRESS_POLICIES["api-server"]: Shared(api_server),
         EGRESS_POLICIES["monitoring"]: Shared(monitoring),
     }
-    return _Shared(Shared({"hard": hard}), Shared(deny), Shared(dns), Shared(ingress), optional)
+    rules = [_rule(r) for r in settings["vault"]["deployer"]["role_rules"]]
+    return _Shared(
+        Shared({"hard": hard}),
+        Shared(deny),
+        Shared(dns),
+        Shared(ingress),
+        optional,
+        rules,  # in the data's order, as the ClusterRoles' rules are
+    )
 
 
 class _UserParts(NamedTuple):

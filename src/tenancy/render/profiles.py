@@ -22,6 +22,7 @@ class Profiles:
     admission: dict[str, dict[str, Any]]  # name -> ValidatingAdmissionPolicy spec
     namespace_owner_policy: dict[str, Any]
     workstation_policy: dict[str, Any]
+    deployer_policy: dict[str, Any]
 
 
 def from_texts(texts: Mapping[str, str]) -> Profiles:
@@ -35,13 +36,34 @@ def from_texts(texts: Mapping[str, str]) -> Profiles:
         elif path.startswith("admission/") and path.endswith(".yaml"):
             body = yaml.safe_load(texts[path])
             admission[str(body["name"])] = dict(body["policy"])
+    # A repository's render/ at an older revision (`diff`) may predate a setting or file:
+    # what it lacks is the built-in's, so the same code renders both sides. A setting it has
+    # is its own, whole where it is not a mapping.
+    settings = _defaults_under(_builtin_settings(), yaml.safe_load(texts["profiles.yaml"]))
+    deployer = texts.get("vault/deployer.yaml") or builtin_texts()["vault/deployer.yaml"]
     return Profiles(
-        settings=yaml.safe_load(texts["profiles.yaml"]),
+        settings=settings,
         cluster_roles=roles,
         admission=admission,
         namespace_owner_policy=yaml.safe_load(texts["vault/namespace-owner.yaml"]),
         workstation_policy=yaml.safe_load(texts["vault/workstation.yaml"]),
+        deployer_policy=yaml.safe_load(deployer),
     )
+
+
+def _defaults_under(defaults: Any, own: Any) -> Any:
+    """`own` with every mapping key it lacks taken from `defaults`, recursively."""
+    if not isinstance(defaults, dict) or not isinstance(own, dict):
+        return copy.deepcopy(own)
+    merged = {k: copy.deepcopy(v) for k, v in defaults.items() if k not in own}
+    merged.update({k: _defaults_under(defaults.get(k), v) for k, v in own.items()})
+    return merged
+
+
+@cache
+def _builtin_settings() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(builtin_texts()["profiles.yaml"])
+    return loaded
 
 
 def with_overrides(profiles: Profiles, render: Mapping[str, Any]) -> Profiles:

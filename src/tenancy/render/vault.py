@@ -29,14 +29,29 @@ def hcl(paths: dict[str, list[str]], source: str) -> str:
 
 def owner_policy(user: K8sUser, profiles: Profiles) -> tuple[str, dict[str, list[str]]]:
     spec = profiles.namespace_owner_policy
+    mount = profiles.settings["vault"]["kubernetes_secrets_mount"]
     paths: dict[str, list[str]] = {}
     for item in spec["paths"]:
-        paths[item["path"].format(user=user.key)] = list(item["capabilities"])
+        paths[item["path"].format(user=user.key, secrets_mount=mount)] = list(item["capabilities"])
     for namespace in user.namespaces:
         for item in spec["per_namespace"]:
-            path = item["path"].format(user=user.key, namespace=namespace)
+            path = item["path"].format(user=user.key, namespace=namespace, secrets_mount=mount)
             paths[path] = list(item["capabilities"])
     return spec["name"].format(user=user.key), paths
+
+
+def deployer_policy(
+    user: K8sUser, namespace: str, profiles: Profiles
+) -> tuple[str, dict[str, list[str]]]:
+    """The policy of one namespace's CI deployer (render/vault/deployer.yaml)."""
+    spec = profiles.deployer_policy
+    values = {
+        "user": user.key,
+        "namespace": namespace,
+        "secrets_mount": profiles.settings["vault"]["kubernetes_secrets_mount"],
+    }
+    paths = {item["path"].format(**values): list(item["capabilities"]) for item in spec["paths"]}
+    return spec["name"].format(**values), paths
 
 
 def workstation_policy(row: RosterUser, profiles: Profiles) -> tuple[str, dict[str, list[str]]]:
@@ -106,6 +121,10 @@ def render(
     # Seconds: vault-config-operator's CRD types tokenTTL and tokenMaxTTL as integers, and
     # Vault takes integers too; the profile may say `1h`.
     ttl, max_ttl = seconds(deployer["token_ttl"]), seconds(deployer["token_max_ttl"])
+    creds_ttl = seconds(deployer["credentials_ttl"])
+    creds_max_ttl = seconds(deployer["credentials_max_ttl"])
+    auth_mount, secrets_mount = settings["kubernetes_mount"], settings["kubernetes_secrets_mount"]
+    account = deployer["service_account"]
     for user in inventory.users:
         if user.role != "namespace-owner":
             continue
@@ -113,34 +132,70 @@ def render(
         name, paths = owner_policy(user, profiles)
         policy(name, paths, key, k8s_source)
         for ns in user.namespaces:
+            role_name = f"{ns}-deployer"
+            ci_policy, ci_paths = deployer_policy(user, ns, profiles)
+            policy(ci_policy, ci_paths, key, k8s_source)
+            # The namespace's own service account: a role shared by tenants would let any of
+            # their pipelines log in as every tenant (the client picks the role).
             role = {
                 "audience": deployer["audience"],
-                "bound_service_account_names": [deployer["service_account"]],
-                "bound_service_account_namespaces": [deployer["service_account_namespace"]],
-                "name": f"{ns}-deployer",
-                "path": f"auth/{settings['kubernetes_mount']}/role/{ns}-deployer",
-                "policies": [name],
+                "bound_service_account_names": [account],
+                "bound_service_account_namespaces": [ns],
+                "name": role_name,
+                "path": f"auth/{auth_mount}/role/{role_name}",
+                "policies": [ci_policy],
                 "token_max_ttl": max_ttl,
                 "token_ttl": ttl,
             }
-            path = f"vault/kubernetes-auth/role-{ns}-deployer.yaml"
+            path = f"vault/kubernetes-auth/role-{role_name}.yaml"
             files[path] = Review("", key, role, k8s_source)
             operator(
                 obj(
                     VCO,
                     "KubernetesAuthEngineRole",
-                    metadata(f"{ns}-deployer", namespace),
+                    metadata(role_name, namespace),
                     spec={
                         "audience": deployer["audience"],
                         "authentication": auth,
-                        "path": settings["kubernetes_mount"],
-                        "policies": [name],
-                        "targetNamespaces": {
-                            "targetNamespaces": [deployer["service_account_namespace"]]
-                        },
-                        "targetServiceAccounts": [deployer["service_account"]],
+                        "path": auth_mount,
+                        "policies": [ci_policy],
+                        "targetNamespaces": {"targetNamespaces": [ns]},
+                        "targetServiceAccounts": [account],
                         "tokenMaxTTL": max_ttl,
                         "tokenTTL": ttl,
+                    },
+                ),
+                key,
+            )
+            # The seed's secrets-engine role (b.2): kubernetes/creds/<ns>-deployer mints a
+            # token bound to the Role <ns>-deployer of this namespace alone.
+            engine = {
+                "allowed_kubernetes_namespaces": [ns],
+                "kubernetes_role_name": role_name,
+                "kubernetes_role_type": "Role",
+                "name": role_name,
+                "path": f"{secrets_mount}/roles/{role_name}",
+                "token_default_ttl": creds_ttl,
+                "token_max_ttl": creds_max_ttl,
+            }
+            path = f"vault/kubernetes-secrets/role-{role_name}.yaml"
+            files[path] = Review("", key, engine, k8s_source)
+            operator(
+                obj(
+                    VCO,
+                    "KubernetesSecretEngineRole",
+                    metadata(role_name, namespace),
+                    spec={
+                        "allowedKubernetesNamespaces": [ns],
+                        "authentication": auth,
+                        # Durations: this CRD types its TTLs as strings (metav1.Duration),
+                        # unlike the auth role's integers.
+                        "defaultTTL": f"{creds_ttl}s",
+                        "kubernetesRoleName": role_name,
+                        "kubernetesRoleType": "Role",
+                        "maxTTL": f"{creds_max_ttl}s",
+                        "path": secrets_mount,
+                        "targetNamespaces": {"targetNamespaces": [ns]},
                     },
                 ),
                 key,

@@ -65,7 +65,7 @@ class Kube:
             from kubernetes import client, config
         except ImportError as error:
             raise BackendError(
-                "the kubernetes client is not installed (pip install 'tenancy[cluster]')"
+                "the kubernetes client is not installed (pip install 'tenancy-gitops[cluster]')"
             ) from error
         try:
             if kubeconfig is None and context is None and _in_cluster():

@@ -35,9 +35,9 @@ from tenancy.quantity import seconds
 from tenancy.render import Rendered
 from tenancy.sync import hcl
 
-Kind = Literal["policy", "auth-role", "entity", "entity-alias", "group"]
+Kind = Literal["policy", "auth-role", "secret-role", "entity", "entity-alias", "group"]
 #: Apply order of creates and updates; deletes run in the reverse order.
-KINDS: tuple[Kind, ...] = ("policy", "auth-role", "entity", "entity-alias", "group")
+KINDS: tuple[Kind, ...] = ("policy", "auth-role", "secret-role", "entity", "entity-alias", "group")
 Action = Literal["create", "update", "delete", "conflict"]
 Key = tuple[Kind, str]
 
@@ -77,6 +77,25 @@ class AuthRole:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SecretRole:
+    """A Kubernetes secrets-engine role at <mount>/roles/<role>: reading <mount>/creds/<role>
+    mints a token of a service account Vault creates in an allowed namespace and binds to
+    the named Role there. TTLs in seconds."""
+
+    mount: str
+    role: str
+    allowed_kubernetes_namespaces: tuple[str, ...]
+    kubernetes_role_name: str
+    kubernetes_role_type: str
+    token_default_ttl: int
+    token_max_ttl: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.mount}/{self.role}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Entity:
     name: str
     policies: tuple[str, ...]
@@ -108,7 +127,7 @@ class Group:
     metadata: tuple[tuple[str, str], ...]
 
 
-VaultObject = Policy | AuthRole | Entity | EntityAlias | Group
+VaultObject = Policy | AuthRole | SecretRole | Entity | EntityAlias | Group
 
 
 def kind_of(obj: VaultObject) -> Kind:
@@ -118,6 +137,7 @@ def kind_of(obj: VaultObject) -> Kind:
 _KIND_OF: dict[type, Kind] = {
     Policy: "policy",
     AuthRole: "auth-role",
+    SecretRole: "secret-role",
     Entity: "entity",
     EntityAlias: "entity-alias",
     Group: "group",
@@ -139,11 +159,12 @@ class State:
         return cls({key_of(o): o for o in objects})
 
     def mounts(self, kind: Kind) -> set[str]:
-        """The auth mounts the objects of one kind live on (auth roles and aliases)."""
+        """The mounts the objects of one kind live on (auth roles and aliases: auth methods;
+        secrets-engine roles: secrets engines)."""
         return {
             o.mount
             for k, o in self.objects.items()
-            if k[0] == kind and isinstance(o, AuthRole | EntityAlias)
+            if k[0] == kind and isinstance(o, AuthRole | SecretRole | EntityAlias)
         }
 
 
@@ -277,6 +298,21 @@ def desired(rendered: Rendered) -> State:
                     policies=tuple(sorted(spec.get("policies", ()))),
                     token_ttl=seconds(spec.get("tokenTTL", 0)),
                     token_max_ttl=seconds(spec.get("tokenMaxTTL", 0)),
+                )
+            )
+        elif manifest.kind == "KubernetesSecretEngineRole":
+            objects.append(
+                SecretRole(
+                    mount=str(spec["path"]),
+                    role=str(spec.get("name") or name),
+                    allowed_kubernetes_namespaces=tuple(
+                        sorted(spec.get("allowedKubernetesNamespaces", ()))
+                    ),
+                    kubernetes_role_name=str(spec.get("kubernetesRoleName", "")),
+                    kubernetes_role_type=str(spec.get("kubernetesRoleType", "Role")),
+                    # The CRD's durations are strings (`1800s`): Vault answers seconds.
+                    token_default_ttl=seconds(spec.get("defaultTTL", 0)),
+                    token_max_ttl=seconds(spec.get("maxTTL", 0)),
                 )
             )
         elif manifest.kind == "Entity":

@@ -17,8 +17,10 @@
   that makes it true succeeded (a KV merge-patch of that one field), so a name never makes an
   object tenancy's: an object of a recorded name that has another ID is someone else's. A
   failure stops at once and says what was and was not applied.
-- Auth mounts are never enabled here: a missing kubernetes or oidc mount is an error that says
-  how to enable it, since enabling an auth method is a platform decision, not a sync side effect.
+- Mounts are never enabled here: a missing kubernetes or oidc auth mount, or a missing
+  Kubernetes secrets engine, is an error that says how to enable it, since enabling an auth
+  method or a secrets engine (and configuring its access to the cluster) is a platform
+  decision, not a sync side effect.
 
 Every request goes through `CountingAdapter`, which counts calls by HTTP method (the benchmark
 reports them) and offers a `before_request` hook (tests use it to stop the server or revoke the
@@ -55,6 +57,7 @@ from tenancy.sync.plan import (
     Observed,
     Plan,
     Policy,
+    SecretRole,
     State,
     VaultObject,
     fold,
@@ -178,6 +181,15 @@ def _reason(exc: Exception) -> str:
         errors = "; ".join(str(e) for e in exc.errors or ()) or str(exc.args[0] if exc.args else "")
         return f"{type(exc).__name__}: {errors}".rstrip(": ")
     if isinstance(exc, requests.exceptions.SSLError):
+        # OpenSSL's words when the answer to a TLS hello is not TLS at all: a plain-HTTP
+        # server (1.1: "wrong version number", 3.x: "record layer failure"). Only matched,
+        # never shown: the exception's text is the HTTP stack's.
+        text = str(exc).lower()
+        if any(w in text for w in ("wrong_version_number", "wrong version number", "record layer")):
+            return (
+                "the server answered in plain HTTP, not TLS: VAULT_ADDR names https:// but the "
+                "server speaks http:// (use an http:// address, or enable TLS on the server)"
+            )
         return "TLS verification failed (set VAULT_CACERT to the server's CA)"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "connection failed (is the server running and VAULT_ADDR right?)"
@@ -331,8 +343,8 @@ class Index:
 
 
 def field_name(kind: Kind, ident: str) -> str:
-    """`policy:<name>`, `auth-role:<mount>/<role>`, `entity:<id>`, `entity-alias:<id>`,
-    `group:<id>`."""
+    """`policy:<name>`, `auth-role:<mount>/<role>`, `secret-role:<mount>/<role>`,
+    `entity:<id>`, `entity-alias:<id>`, `group:<id>`."""
     return f"{kind}:{ident}"
 
 
@@ -442,6 +454,16 @@ def auth_mounts(session: Session) -> dict[str, tuple[str, str]]:
     }
 
 
+def secrets_mounts(session: Session) -> dict[str, str]:
+    """Enabled secrets engines: mount path (no trailing slash) -> type."""
+    mounts = session.read("sys/mounts") or {}
+    return {
+        path.rstrip("/"): str(info.get("type", ""))
+        for path, info in mounts.items()
+        if isinstance(info, dict)
+    }
+
+
 def _owned_ids(index: Index, kind: Kind) -> dict[str, str]:
     prefix = f"{kind}:"
     return {k.removeprefix(prefix): v for k, v in index.fields.items() if k.startswith(prefix)}
@@ -458,13 +480,24 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
             f"auth method mount(s) not enabled at {session.address}: {', '.join(missing)}. "
             f"tenancy does not enable auth methods; enable them first ({hints})"
         )
+    engines = desired.mounts("secret-role")
+    if engines:
+        enabled = secrets_mounts(session)
+        absent = sorted(m for m in engines if enabled.get(m) != "kubernetes")
+        if absent:
+            hints = "; ".join(f"`bao secrets enable -path={m} kubernetes`" for m in absent)
+            raise BackendError(
+                f"Kubernetes secrets engine not enabled at {session.address}: "
+                f"{', '.join(absent)}. tenancy does not enable secrets engines; enable and "
+                f"configure them first ({hints})"
+            )
     index = read_index(session, settings)
     objects: dict[Key, VaultObject] = {}
     ids: dict[Key, str] = {}
     owned: set[Key] = set()
     stale: set[str] = set()
 
-    for kind in ("policy", "auth-role"):
+    for kind in ("policy", "auth-role", "secret-role"):
         owned.update((kind, name) for name in _owned_ids(index, kind))
     candidates = set(desired.objects) | owned
 
@@ -483,6 +516,16 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
             data = session.read(f"auth/{mount}/role/{_q(role)}")
             if data is not None:
                 objects[("auth-role", f"{mount}/{role}")] = _auth_role(mount, role, data)
+
+    # Secrets-engine roles, like auth roles: their name is their identity, so the index
+    # records them by name, and one LIST per mount finds which exist.
+    engine_roles = [name.split("/", 1) for name in _names(candidates, "secret-role")]
+    for mount in sorted({m for m, _ in engine_roles}):
+        existing = set(session.list(f"{mount}/roles").get("keys") or ())
+        for role in sorted(r for m, r in engine_roles if m == mount and r in existing):
+            data = session.read(f"{mount}/roles/{_q(role)}")
+            if data is not None:
+                objects[("secret-role", f"{mount}/{role}")] = _secret_role(mount, role, data)
 
     owned_entities = _owned_ids(index, "entity")
     owned_aliases = _owned_ids(index, "entity-alias")
@@ -640,6 +683,25 @@ def _auth_role(mount: str, role: str, data: Mapping[str, Any]) -> AuthRole:
     )
 
 
+def _secret_role(mount: str, role: str, data: Mapping[str, Any]) -> SecretRole:
+    try:
+        ttl = int(data.get("token_default_ttl") or 0)
+        max_ttl = int(data.get("token_max_ttl") or 0)
+    except (TypeError, ValueError):
+        raise _shape(
+            f"GET {mount}/roles/{role}", "token_default_ttl", data.get("token_default_ttl")
+        ) from None
+    return SecretRole(
+        mount=mount,
+        role=role,
+        allowed_kubernetes_namespaces=_strings(data.get("allowed_kubernetes_namespaces")),
+        kubernetes_role_name=str(data.get("kubernetes_role_name") or ""),
+        kubernetes_role_type=str(data.get("kubernetes_role_type") or ""),
+        token_default_ttl=ttl,
+        token_max_ttl=max_ttl,
+    )
+
+
 # --- apply --------------------------------------------------------------------------------
 
 
@@ -664,7 +726,7 @@ class _Apply:
 
     def run(self, change: Change) -> None:
         obj = change.after if change.action != "delete" else change.before
-        if isinstance(obj, Policy | AuthRole):
+        if isinstance(obj, Policy | AuthRole | SecretRole):
             self._by_name(change, obj)
         elif isinstance(obj, Entity):
             self._entity(change, obj)
@@ -684,10 +746,19 @@ class _Apply:
                 "`tenancy vault apply --adopt` records it"
             ) from None
 
-    def _by_name(self, change: Change, obj: Policy | AuthRole) -> None:
+    def _by_name(self, change: Change, obj: Policy | AuthRole | SecretRole) -> None:
         if isinstance(obj, Policy):
             path = f"sys/policies/acl/{_q(obj.name)}"
             body: dict[str, Any] = {"policy": obj.text}
+        elif isinstance(obj, SecretRole):
+            path = f"{obj.mount}/roles/{_q(obj.role)}"
+            body = {
+                "allowed_kubernetes_namespaces": list(obj.allowed_kubernetes_namespaces),
+                "kubernetes_role_name": obj.kubernetes_role_name,
+                "kubernetes_role_type": obj.kubernetes_role_type,
+                "token_default_ttl": obj.token_default_ttl,
+                "token_max_ttl": obj.token_max_ttl,
+            }
         else:
             path = f"auth/{obj.mount}/role/{_q(obj.role)}"
             body = {
