@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tenancy.cluster import TreeObject
 from tests.processes import free_port, stop
@@ -311,3 +311,25 @@ def _body(body: dict[str, object]) -> TreeObject:
     from tenancy.load import Document
 
     return TreeObject(Document("(test)", body, None, json.dumps(body)))
+
+
+def restricted_pod(resources: dict[str, Any], name: str = "app") -> dict[str, Any]:
+    """A Pod that Pod Security `restricted` admits: what else refuses it is the LimitRange,
+    the quota or admission under test."""
+    container = {
+        "name": "app",
+        "image": "registry.example.org/app:1",
+        "resources": resources,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"containers": [container]},
+    }

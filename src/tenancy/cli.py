@@ -22,7 +22,7 @@ from tenancy.cli_options import (
     input_options,
     input_params,
     policy_config_option,
-    zone_option,
+    zone_flag,
 )
 from tenancy.errors import ExitCode, TenancyError, UsageError
 
@@ -219,15 +219,7 @@ def render(
     show_default=True,
     help="A quota raised by more than this factor is high severity.",
 )
-@click.option(
-    "--zone",
-    "zones",
-    multiple=True,
-    metavar="ZONE",
-    expose_value=False,
-    callback=zone_option,
-    help="DNS zone the platform manages (repeatable); replaces tenancy.yaml's zones.",
-)
+@zone_flag
 @click.option(
     "--all",
     "everything",

@@ -35,6 +35,18 @@ def zone_option(
     return tuple(value)
 
 
+#: `--zone` (repeatable): commands that build their inputs by hand (`diff`) use it alone.
+zone_flag = click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    metavar="ZONE",
+    expose_value=False,
+    callback=zone_option,
+    help="DNS zone the platform manages (repeatable); replaces tenancy.yaml's zones.",
+)
+
+
 def input_params(
     config_path: Path | None, roster: Path | None, k8s_users: Path | None
 ) -> InputParams:
@@ -65,15 +77,7 @@ def input_options(function: click.decorators.FC) -> click.decorators.FC:
                 type=click.Path(path_type=Path),
                 help="k8s_users file (YAML, or JSON by .json suffix); overrides the config.",
             ),
-            click.option(
-                "--zone",
-                "zones",
-                multiple=True,
-                metavar="ZONE",
-                expose_value=False,
-                callback=zone_option,
-                help="DNS zone the platform manages (repeatable); replaces tenancy.yaml's zones.",
-            ),
+            zone_flag,
             click.option(
                 "--allow-outside",
                 is_flag=True,

@@ -183,25 +183,7 @@ def test_a_pod_without_limits_that_requests_more_than_a_small_default_is_admitte
     assert status in (201, 409), answer
     pods = "/api/v1/namespaces/cleo/pods"
 
-    def pod(resources: dict[str, Any]) -> dict[str, Any]:
-        container = {
-            "name": "app",
-            "image": "registry.example.org/app:1",
-            "resources": resources,
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-                "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-        }
-        return {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app"},
-            "spec": {"containers": [container]},
-        }
-
+    pod = kube.restricted_pod
     assert as_user(platform, CLEO, pods, pod({"requests": {"cpu": "1", "memory": "1Gi"}})) == (
         201,
         "",

@@ -118,23 +118,9 @@ def dry_run(cluster: Cluster, path: str, body: dict[str, Any], user: str = "") -
 
 def pod() -> dict[str, Any]:
     """A Pod Pod Security `restricted` admits, with requests: only the quota can refuse it."""
-    container = {
-        "name": "app",
-        "image": "registry.example.org/app:1",
-        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "16Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "app"},
-        "spec": {"containers": [container]},
-    }
+    return kube.restricted_pod(
+        {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "16Mi"}}
+    )
 
 
 @pytest.fixture(scope="module")
