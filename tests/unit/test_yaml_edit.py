@@ -33,8 +33,17 @@ def changed_lines(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
 
 
 def only_within(old: str, new: str, low: int, high: int) -> bool:
-    """Whether every changed or removed old line lies in [low, high), and insertions too."""
-    return all(low <= i1 and i2 <= high for _, i1, i2, _, _ in changed_lines(old, new))
+    """Whether the lines before `low` and from `high` on are the same in both texts: every
+    change lies in [low, high). Compared as prefix and suffix, not through a line diff, which
+    may place a change among repeated lines anywhere in the run they repeat in."""
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    low, high = max(low, 0), min(high, len(before))
+    kept = len(before) - high
+    return (
+        after[:low] == before[:low]
+        and len(after) >= low + kept
+        and after[len(after) - kept :] == before[high:]
+    )
 
 
 def rows(file: RowFile, text: str) -> dict[str, Any]:
