@@ -161,6 +161,17 @@ def repository(config: Config) -> Path | None:
     return Path(config.path).parent if config.path else None
 
 
+def tree_path(output: Path, config: Config) -> str:
+    """The output folder as the rendered sync objects name it: relative to the repository root
+    (the config file's folder, else the working directory), wherever the command runs, so the
+    same inputs render the same bytes from any folder. An output outside it keeps its path."""
+    root = repository(config) or Path.cwd()
+    try:
+        return output.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return files.display(output)
+
+
 def read_inputs(config: Config) -> list[InputFile]:
     inputs: list[InputFile] = []
     for name, value in (("roster", config.roster), ("k8s_users", config.k8s_users)):
@@ -324,6 +335,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             raise broken
     output = params.output or Path(config.output)
     shown = files.display(output)
+    placed = tree_path(output, config)
     store = Cache.from_environment(params.cache)
     # An OPA server's answers depend on its state, not only on what tenancy sends it: with
     # `--engine opa` neither the audit nor a whole render is answered from the cache.
@@ -333,7 +345,7 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
     entry: str | None = None
     if store.root is not None:
         with stopwatch.lap("recall"):
-            entry = render_memo.render_key(inventory, profile, sources, shown)
+            entry = render_memo.render_key(inventory, profile, sources, placed)
             known = (
                 _recall(store, entry, policies, inventory, config, shown, output, params.check)
                 if memoizable
@@ -359,99 +371,106 @@ def _render(params: RenderParams, stopwatch: Stopwatch) -> ExitCode:
             return code
     # The schema check's answer, if the cache has it, decides whether the writers run it.
     schema_known = store.get("k8s", schema_key(entry, shown)) if entry is not None else None
-    # A child starts writing its part of the tree now, planning only that part, while this
-    # process plans the whole tree (for the checks and for its own part). Its part is a little
-    # more than half: this process plans the whole tree besides.
-    keys = render_write.last(render_write.key_weights(inventory), CHILD_SHARE)
-    writing = render_write.start(
-        output,
-        shown,
-        check=params.check,
-        schema=schema_known is None,
-        keys=keys,
-        planner=lambda: plan_tree(subset(inventory, keys), profile, sources=sources, output=shown),
-    )
-    # This process plans the child's objects thin (no bodies), but for the kinds the checks
-    # read: the child writes them, from its own plan.
-    kinds = policies.kinds("rendered")
-    thin = writing.keys if kinds is not None else frozenset()
-    running: Running | None = None
-    staged: write.Staged | None = None
-    try:
+    # One render at a time writes a folder (a second one waits, then fails), and a write the
+    # file system refuses is an environment error naming the path: exit 3 either way.
+    with write.guarded(output, shown, lock=not params.check):
+        # A child starts writing its part of the tree now, planning only that part, while this
+        # process plans the whole tree (for the checks and for its own part). Its part is a little
+        # more than half: this process plans the whole tree besides.
+        keys = render_write.last(render_write.key_weights(inventory), CHILD_SHARE)
+        writing = render_write.start(
+            output,
+            shown,
+            check=params.check,
+            schema=schema_known is None,
+            keys=keys,
+            planner=lambda: plan_tree(
+                subset(inventory, keys), profile, sources=sources, output=placed
+            ),
+        )
+        # This process plans the child's objects thin (no bodies), but for the kinds the checks
+        # read: the child writes them, from its own plan.
+        kinds = policies.kinds("rendered")
+        thin = writing.keys if kinds is not None else frozenset()
+        running: Running | None = None
+        staged: write.Staged | None = None
         try:
-            with stopwatch.lap("plan"):
-                planned = plan_tree(
-                    inventory,
-                    profile,
-                    sources=sources,
-                    output=shown,
-                    thin=thin,
-                    keep=kinds or frozenset(),
-                )
-        except (KeyError, TypeError, ValueError):
-            if judged().ok:
-                raise
-        validated = judged()
-        if not validated.ok:
+            try:
+                with stopwatch.lap("plan"):
+                    planned = plan_tree(
+                        inventory,
+                        profile,
+                        sources=sources,
+                        output=placed,
+                        thin=thin,
+                        keep=kinds or frozenset(),
+                    )
+            except (KeyError, TypeError, ValueError):
+                if judged().ok:
+                    raise
+            validated = judged()
+            if not validated.ok:
+                writing.cancel()
+                return invalid(validated)
+            problems = list(planned.problems)
+            # The checks start from the plan, in another child, while the tree is written.
+            running = start_checks(
+                planned,
+                tree=entry,
+                engine=engine,
+                policies=policies,
+                inventory=inventory,
+                config=config,
+                output=shown,
+                cache=store,
+                stopwatch=stopwatch,
+                schema_known=schema_known,
+                audit_cacheable=memoizable,
+            )
+            began = time.perf_counter()
+            with stopwatch.lap("write"):
+                outcome = writing.finish(planned, stopwatch)
+            staged = outcome.staged
+            if outcome.schema is not None:
+                stopwatch.record("k8s schema", began, outcome.schema_seconds)
+            problems += outcome.drift
+            problems += running.finish(stopwatch, outcome.schema)
+        except BaseException:
+            judging.cancel()  # a no-op once its verdict was taken
             writing.cancel()
-            return invalid(validated)
-        problems = list(planned.problems)
-        # The checks start from the plan, in another child, while the tree is written.
-        running = start_checks(
-            planned,
-            tree=entry,
-            engine=engine,
-            policies=policies,
-            inventory=inventory,
-            config=config,
-            output=shown,
-            cache=store,
-            stopwatch=stopwatch,
-            schema_known=schema_known,
-            audit_cacheable=memoizable,
+            if running is not None:
+                running.cancel()
+            if staged is not None:
+                staged.discard()
+            raise
+        # A name collision is not in the memo's findings: such a render is never memoized.
+        clean_render = not planned.problems
+        if entry is not None and memoizable and clean_render:
+            with stopwatch.lap("remember"):
+                render_memo.remember(store, entry, outcome.digests)
+        report = Report(
+            diagnostics=tuple(sort_diagnostics([*validated.diagnostics, *problems])),
+            files=(*validated.files, shown),
         )
-        began = time.perf_counter()
-        with stopwatch.lap("write"):
-            outcome = writing.finish(planned, stopwatch)
-        staged = outcome.staged
-        if outcome.schema is not None:
-            stopwatch.record("k8s schema", began, outcome.schema_seconds)
-        problems += outcome.drift
-        problems += running.finish(stopwatch, outcome.schema)
-    except BaseException:
-        judging.cancel()  # a no-op once its verdict was taken
-        writing.cancel()
-        if running is not None:
-            running.cancel()
-        if staged is not None:
-            staged.discard()
-        raise
-    # A name collision is not in the memo's findings: such a render is never memoized.
-    clean_render = not planned.problems
-    if entry is not None and memoizable and clean_render:
-        with stopwatch.lap("remember"):
-            render_memo.remember(store, entry, outcome.digests)
-    report = Report(
-        diagnostics=tuple(sort_diagnostics([*validated.diagnostics, *problems])),
-        files=(*validated.files, shown),
-    )
-    if staged is None or not report.ok:
-        if staged is not None:
-            staged.discard()
-        return finish(report, params.format, False)
-    with stopwatch.lap("swap"):
-        result = staged.commit()
-    code = finish(report, params.format, False)
-    if result.changed:
-        say(
-            f"rendered {len(outcome.digests)} files in {shown} ({result.written} written, "
-            f"{result.unchanged} unchanged, {result.removed} removed, "
-            f"{result.kept} hand-added kept)",
-            err=True,
-        )
-    else:
-        say(f"up to date: {len(outcome.digests)} files in {shown}", err=True)
-    return code
+        if staged is None or not report.ok:
+            if staged is not None:
+                staged.discard()
+            return finish(report, params.format, False)
+        with stopwatch.lap("swap"):
+            result = staged.commit()
+        code = finish(report, params.format, False)
+        if result.changed:
+            say(
+                f"rendered {len(outcome.digests)} files in {shown} ({result.written} written, "
+                f"{result.unchanged} unchanged, {result.removed} removed, "
+                f"{result.kept} hand-added kept)",
+                err=True,
+            )
+            for path in result.kept_files:
+                say(f"kept hand-added {shown}/{path}", err=True)
+        else:
+            say(f"up to date: {len(outcome.digests)} files in {shown}", err=True)
+        return code
 
 
 def _judge_apart(

@@ -9,14 +9,19 @@ writes files on the other CPU.
 Only where `fork` is safe to use this way (Linux: no other threads are running at this point
 of a render); elsewhere, and whenever the child fails to report, the work runs in-process, so
 the answer never depends on the fork. The child leaves through `os._exit`: no inherited
-buffers are flushed twice, no atexit handler of the parent runs.
+buffers are flushed twice, no atexit handler of the parent runs. A child dies with its
+parent (`PR_SET_PDEATHSIG`): a render killed with SIGKILL leaves no writer behind to race the
+next render into the same folder.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import marshal
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -120,11 +125,14 @@ def _fork(produce: Callable[[], bytes]) -> tuple[int, int]:
     """A child that sends `produce()` down a pipe and leaves: its pid and the pipe's end."""
     sys.stdout.flush()
     sys.stderr.flush()
+    libc = _libc()  # loaded here: the child only calls it
+    parent = os.getpid()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, report, leave without running any of the parent's exits
         status = 1
         try:
+            _die_with(parent, libc)
             os.close(read_fd)
             view = memoryview(produce())
             while view:
@@ -134,6 +142,27 @@ def _fork(produce: Callable[[], bytes]) -> tuple[int, int]:
             os._exit(status)
     os.close(write_fd)
     return pid, read_fd
+
+
+#: prctl(2)'s option: the signal this process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _die_with(parent: int, libc: ctypes.CDLL | None) -> None:
+    """In a child just forked: be killed with the parent, and leave now if the parent is
+    already gone (it died before the request took effect; then this child was re-parented)."""
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _collect(pid: int | None, fd: int | None) -> tuple[bytes, int]:

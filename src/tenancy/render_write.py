@@ -197,7 +197,8 @@ class Writing:
             digests.update(index_digests)
             drift = [d for share in done for d in share.drift]
             gone = write.orphans(self.output, set(digests), self.shown, self.previous)
-            drift += [*index_drift, *gone]
+            extra = write.unowned(self.output, digests, self.previous, self.shown)
+            drift += [*index_drift, *gone, *extra]
             return Outcome(digests, drift, found, seconds)
         part = write.write_part(self.target, index)
         digests[INDEX] = part.digests[INDEX]

@@ -11,24 +11,35 @@ A 1,000-user render is 22,000 small files: writing them costs seconds on a slow 
 deleting a whole tree of them makes the file system discard every freed block; linking costs
 neither. Files are read and written as bytes with plain `os` calls, since `pathlib` and text
 I/O cost more than the disk does at this count.
+
+One render at a time writes an output folder (`locked`): it holds an `flock` on
+`<output>.tenancy-lock` beside it, a file that exists only while a render runs, so it is never
+committed.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Container, Iterable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from tenancy.errors import Diagnostic, Location, RepoError
 from tenancy.render import INDEX, Rendered
+from tenancy.render.sync import SYNCED
 
 _NEW = ".tenancy-new"
 _OLD = ".tenancy-old"
+_LOCK = ".tenancy-lock"
+#: How long a render waits for another render of the same folder (`TENANCY_LOCK_WAIT`).
+LOCK_WAIT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,7 @@ class WriteResult:
     kept: int  # hand-added files carried over
     changed: bool
     unchanged: int = 0  # files carried over from the old tree as they were
+    kept_files: tuple[str, ...] = ()  # the hand-added files, relative to the output
 
 
 def owned(output: Path) -> set[str]:
@@ -53,19 +65,43 @@ def owned(output: Path) -> set[str]:
     del index
     joined = "\0".join(names)
     if joined.count("\0") != len(names) - 1:  # a name holding NUL (no render writes one)
-        return {*names, INDEX}
+        return {*(name for name in names if not _escapes(name)), INDEX}
     del names
-    return {*joined.split("\0"), INDEX} if joined else {INDEX}
+    if not joined:
+        return {INDEX}
+    found = {*joined.split("\0"), INDEX}
+    # A name that leaves the output (an index edited by hand) is never owned: one search of
+    # the joined names finds whether there is any, before any name is looked at alone.
+    if (
+        any(escape in joined for escape in _JOINED_ESCAPES)
+        or joined.startswith(("/", "./", "../", ".\0", "..\0", "\0"))
+        or joined.endswith(("/", "/.", "/..", "\0.", "\0..", "\0"))
+        or joined in (".", "..")
+    ):
+        found = {name for name in found if not _escapes(name)}
+    return found
+
+
+def _escapes(path: str) -> bool:
+    """Whether a path is not a plain relative one: absolute, or with a `..`, empty or `.` part
+    (it could leave the output directory)."""
+    # With a `/` around it, a path's parts are the text between slashes: an empty part is
+    # `//` (an absolute path starts with one), a `.` part is `/./`, a `..` part is `/../`
+    # (string searches: 220,000 paths).
+    wrapped = f"/{path}/"
+    return "\\" in path or "//" in wrapped or "/./" in wrapped or "/../" in wrapped
 
 
 def _safe(path: str) -> str:
     """A relative path with no `..`, empty or `.` part: it cannot leave the output directory."""
-    # With a `/` around it, a path's parts are the text between slashes: an empty part is
-    # `//`, a `.` part is `/./`, a `..` part is `/../` (string searches: 220,000 paths).
-    wrapped = f"/{path}/"
-    if "\\" in path or "\0" in path or "//" in wrapped or "/./" in wrapped or "/../" in wrapped:
+    if "\0" in path or _escapes(path):
         raise RepoError(f"refusing to write {path!r}: it would leave the output directory")
     return path
+
+
+#: Every way a name in the `\0`-joined names of an index leaves the output (see `_escapes`).
+_JOINED_ESCAPES: tuple[str, ...] = ("\\", "//", "/./", "/../", "\0/", "/\0", "\0./", "/.\0")
+_JOINED_ESCAPES += ("\0.\0", "\0../", "/..\0", "\0..\0", "\0\0")
 
 
 def _open(path: str, *, follow: bool = True) -> int | None:
@@ -136,7 +172,12 @@ def compare(output: Path, rendered: Rendered, shown: str) -> list[Diagnostic]:
 
 def compare_digests(output: Path, digests: dict[str, str], shown: str) -> list[Diagnostic]:
     """`compare`, given the sha256 of each file the render produces (see render_memo)."""
-    return [*compare_files(output, digests, shown), *orphans(output, set(digests), shown)]
+    previous = owned(output)
+    return [
+        *compare_files(output, digests, shown),
+        *orphans(output, set(digests), shown, previous),
+        *unowned(output, digests, previous, shown),
+    ]
 
 
 def compare_part(
@@ -209,16 +250,96 @@ def orphans(
     ]
 
 
+def lock_path(output: Path) -> Path:
+    return output.with_name(output.name + _LOCK)
+
+
+@contextmanager
+def locked(output: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the output's lock while the block runs: another render of the same folder waits
+    up to `wait` seconds for it, then fails (RepoError). The lock file is removed on release."""
+    path = lock_path(output)
+    if wait is None:
+        try:
+            wait = float(os.environ.get("TENANCY_LOCK_WAIT", LOCK_WAIT))
+        except ValueError:
+            wait = LOCK_WAIT
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise RepoError(f"cannot lock {output} for writing: {path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise RepoError(
+                    f"another tenancy render is writing {output} (it holds {path}); "
+                    "run again once it has finished"
+                ) from None
+            time.sleep(0.1)
+            continue
+        # The render before may have removed the file between our open and our lock: a lock
+        # on a name no longer there is no lock, so take it again.
+        try:
+            held = os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+        except FileNotFoundError:
+            held = False
+        if held:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def unowned(
+    output: Path, paths: Container[str], previous: Container[str], shown: str
+) -> list[Diagnostic]:
+    """Files in the folders a cluster syncs (`sync.SYNCED`) that neither this render nor the
+    previous one wrote: Argo CD and Flux apply what such a folder holds (an
+    `.argocd-source-*.yaml` even overrides the Application), so a hand-added one is drift."""
+    base = str(output)
+    found = []
+    for folder in SYNCED:
+        for here, _, names in os.walk(f"{base}/{folder}"):
+            prefix = here[len(base) + 1 :]
+            for name in names:
+                path = f"{prefix}/{name}"
+                if path not in paths and path not in previous:
+                    found.append(
+                        _drift(
+                            shown,
+                            path,
+                            "render-unowned",
+                            "not rendered by tenancy, in a folder the cluster syncs as it is",
+                            "delete it, or render it from the inputs",
+                        )
+                    )
+    return found
+
+
 def recover(output: Path) -> None:
     """Finish or undo a swap that a crash interrupted."""
     backup = output.with_name(output.name + _OLD)
     staging = output.with_name(output.name + _NEW)
-    if backup.exists():
+    if backup.is_symlink() and output.exists():  # never followed: only the link is ours
+        backup.unlink()
+    elif backup.exists():
         if output.exists():
             shutil.rmtree(backup)
         else:
             backup.rename(output)
-    if staging.exists():
+    if staging.is_symlink():
+        staging.unlink()
+    elif staging.exists():
         shutil.rmtree(staging)
 
 
@@ -237,9 +358,15 @@ class Staged:
         if self.staging is None:
             return self.result
         backup = self.output.with_name(self.output.name + _OLD)
-        if self.output.exists():
+        moved = self.output.exists()
+        if moved:
             self.output.rename(backup)
-        self.staging.rename(self.output)
+        try:
+            self.staging.rename(self.output)
+        except BaseException:
+            if moved:  # the old tree back in place; the caller discards the staging
+                backup.rename(self.output)
+            raise
         self.staging = None
         if backup.exists():
             shutil.rmtree(backup)
@@ -297,7 +424,14 @@ class Part:
 
 def begin(output: Path) -> Target:
     """Get ready to stage a new tree for `output` (an interrupted swap is finished first);
-    an existing directory that tenancy did not write is refused, untouched."""
+    an existing directory that tenancy did not write is refused, untouched, and so is a
+    symbolic link (the swap would replace the link with a folder)."""
+    if output.is_symlink():
+        raise RepoError(
+            f"{output} is a symbolic link (to {os.readlink(output)}); tenancy replaces its "
+            "output folder whole: render into the folder itself (--output, or output: in "
+            "tenancy.yaml)"
+        )
     recover(output)
     previous = owned(output)
     exists = output.exists()
@@ -365,6 +499,8 @@ def _put(path: str, data: bytes) -> None:
             view = memoryview(data)[done:]
             while view:
                 view = view[os.write(fd, view) :]
+    except OSError as exc:  # a full disk: `os.write` does not say which file (see `guarded`)
+        raise OSError(exc.errno, exc.strerror, path) from None
     finally:
         os.close(fd)
 
@@ -384,26 +520,83 @@ def end(target: Target, parts: list[Part]) -> Staged:
     kept = (
         _carry_over(target.output, target.staging, set(target.previous), paths)
         if target.exists
-        else 0
+        else []
     )
     result = WriteResult(
-        written=written, removed=len(gone), kept=kept, changed=True, unchanged=same
+        written=written,
+        removed=len(gone),
+        kept=len(kept),
+        changed=True,
+        unchanged=same,
+        kept_files=tuple(sorted(kept)),
     )
     return Staged(target.output, target.staging, result)
 
 
-def _carry_over(output: Path, staging: Path, previous: set[str], rendered: set[str]) -> int:
-    """Copy every file the previous render did not write (hand-added) into the new tree."""
-    kept = 0
+def _carry_over(output: Path, staging: Path, previous: set[str], rendered: set[str]) -> list[str]:
+    """Copy everything the previous render did not write (hand-added) into the new tree: files,
+    links (as links, never followed) and empty folders; what was copied."""
+    kept = []
     root = str(output)
-    for folder, _, names in os.walk(root):
+    for folder, dirs, names in os.walk(root):
         prefix = folder[len(root) + 1 :]
-        for name in names:
+        # os.walk lists a link to a folder among the folders and does not enter it.
+        links = [name for name in dirs if os.path.islink(f"{folder}/{name}")]
+        if not dirs and not names and prefix:
+            if prefix in rendered:
+                raise RepoError(_occupied(output, f"{prefix}/", rendered))
+            (staging / prefix).mkdir(parents=True, exist_ok=True)
+            kept.append(prefix)
+        for name in (*names, *links):
             relative = f"{prefix}/{name}" if prefix else name
             if relative in previous or relative in rendered:
                 continue
             target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if os.path.lexists(target):
+                    raise FileExistsError(relative)
+            except (FileExistsError, NotADirectoryError):
+                raise RepoError(_occupied(output, relative, rendered)) from None
             shutil.copy2(f"{folder}/{name}", target, follow_symlinks=False)
-            kept += 1
+            kept.append(relative)
     return kept
+
+
+def _occupied(output: Path, relative: str, rendered: set[str]) -> str:
+    """Why a hand-added file cannot be carried over: it, or a folder holding it, stands where
+    the render puts a file (or a folder)."""
+    parts = relative.split("/")
+    for end in range(1, len(parts) + 1):
+        here = "/".join(parts[:end])
+        if here in rendered:
+            if end == len(parts):
+                break
+            inside = "/".join(parts[end:])
+            holds = f" (it holds {inside})" if inside else ""
+            return (
+                f"{output}/{here}: a folder stands where tenancy renders a file{holds}; "
+                f"move it out of {output} and render again"
+            )
+    return (
+        f"{output}/{relative}: a file stands where tenancy renders a folder; move it out of "
+        f"{output} and render again"
+    )
+
+
+@contextmanager
+def guarded(output: Path, shown: str, *, lock: bool) -> Iterator[None]:
+    """Write `output` (under its lock when `lock`): a file system that refuses a write (a full
+    disk, a read-only folder, a file size limit) ends the render as an environment error
+    naming the path, instead of a traceback. The staged tree is discarded by then, and the
+    output left as it was."""
+    try:
+        with locked(output) if lock else nullcontext():
+            yield
+    except OSError as exc:
+        where = str(exc.filename or output)
+        for suffix in (_NEW, _OLD):  # name the output, not the folders tenancy works in
+            staged = str(output) + suffix
+            if where.startswith(staged):
+                where = shown + where[len(staged) :]
+        raise RepoError(f"cannot write {shown}: {where}: {exc.strerror or exc}") from None

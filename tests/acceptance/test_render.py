@@ -202,3 +202,45 @@ def test_render_with_an_opa_server(run: RunCli, workdir: Path, opa_url: str) -> 
     assert result.exit_code == 1
     codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
     assert "namespace-claimed-twice" in codes
+
+
+def test_render_from_a_subfolder_writes_repository_relative_paths(
+    run: RunCli, tmp_path: Path
+) -> None:
+    """Run from inside the repository (`cd tenants`), check is clean and render changes nothing:
+    the sync objects name the output relative to the config's folder, never the host's path."""
+    repo = copy_repo(tmp_path)
+    shutil.copytree(REPO / "render", repo / "render")  # the tier data the tree is rendered from
+    before = {p: p.read_bytes() for p in (repo / "manifests").rglob("*") if p.is_file()}
+    env = {"TENANCY_NO_CACHE": "1"}
+    assert run("render", "--check", cwd=repo / "tenants", env=env).exit_code == 0
+    assert run("render", cwd=repo / "tenants", env=env).exit_code == 0
+    after = {p: p.read_bytes() for p in (repo / "manifests").rglob("*") if p.is_file()}
+    assert after == before
+    assert str(tmp_path).encode() not in b"".join(after.values())
+
+
+def test_files_added_to_synced_folders_are_drift(run: RunCli, tmp_path: Path) -> None:
+    """A file tenancy did not render, in a folder the cluster syncs, is drift for `--check`
+    (rendered afresh and answered from the memo alike), and `render` names the ones it keeps."""
+    repo = copy_repo(tmp_path)
+    shutil.copytree(REPO / "render", repo / "render")
+    cluster = repo / "manifests/kubernetes/cluster"
+    (cluster / ".argocd-source-tenancy-cluster.yaml").write_text("helm: {}\n")
+    extra = "clusterrolebinding-extra.yaml"
+    (cluster / extra).write_text("kind: ClusterRoleBinding\n")
+    (repo / "manifests/NOTES.md").write_text("not synced\n")
+    expected = {
+        ("manifests/kubernetes/cluster/.argocd-source-tenancy-cluster.yaml", "render-unowned"),
+        (f"manifests/kubernetes/cluster/{extra}", "render-unowned"),
+    }
+    for _ in ("rendered", "from the memo"):
+        result = run("render", "--check", "-f", "json", cwd=repo)
+        assert result.exit_code == 1
+        found = {(d["file"], d["code"]) for d in json.loads(result.stdout)["diagnostics"]}
+        assert {f for f in found if f[1] != "sync-placeholder-repo"} == expected
+    (repo / "manifests/kubernetes/tenants/gabi/gabi/namespace-gabi.yaml").unlink()
+    result = run("render", cwd=repo)
+    assert result.exit_code == 0
+    assert f"manifests/kubernetes/cluster/{extra}" in result.stderr
+    assert "manifests/NOTES.md" in result.stderr

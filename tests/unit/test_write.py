@@ -231,3 +231,39 @@ def test_owned_reads_every_name_of_the_index(tmp_path: Path) -> None:
     assert owned(tmp_path) == {INDEX}
     (tmp_path / INDEX).write_text("not json")
     assert owned(tmp_path) == set()
+
+
+def test_hand_added_folder_links_and_empty_folders_are_kept(tmp_path: Path) -> None:
+    """A hand-added link to a folder stays a link (never followed, its target untouched), and a
+    hand-made empty folder stays, when the tree is swapped."""
+    out = tmp_path / "out"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "theirs.txt").write_text("not tenancy's\n")
+    write(out, tree({"a/x.yaml": "x\n"}))
+    (out / "a" / "shared").symlink_to(elsewhere)
+    (out / "empty").mkdir()
+    result = write(out, tree({"a/x.yaml": "x2\n"}))
+    assert result.kept == 2
+    assert (out / "a" / "shared").is_symlink()
+    assert (out / "a" / "shared").readlink() == elsewhere
+    assert (out / "empty").is_dir()
+    assert [p.name for p in elsewhere.iterdir()] == ["theirs.txt"]
+
+
+def test_an_index_naming_paths_outside_is_ignored(tmp_path: Path) -> None:
+    """Names in INDEX.json that leave the output (`../x`, `/abs`) are never owned: not orphans,
+    not counted as removed, and the files they name are left alone."""
+    out = tmp_path / "work" / "out"
+    write(out, tree({"a.yaml": "a\n"}))
+    outside = tmp_path / "x.yaml"
+    outside.write_text("someone else's\n")
+    index = json.loads((out / INDEX).read_text())
+    index["files"]["../../x.yaml"] = {"sha256": "0", "source": "x"}
+    index["files"][str(outside)] = {"sha256": "0", "source": "x"}
+    (out / INDEX).write_text(json.dumps(index))
+    assert owned(out) == {"a.yaml", INDEX}
+    assert codes(out, tree({"a.yaml": "a\n"})) == [("out/INDEX.json", "render-modified")]
+    result = write(out, tree({"a.yaml": "a\n"}))
+    assert result.removed == 0
+    assert outside.read_text() == "someone else's\n"

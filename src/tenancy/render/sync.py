@@ -25,6 +25,10 @@ UNITS = (
     ("tenants", "kubernetes/tenants"),
 )
 
+#: Every folder a cluster applies as it is: the units and the sync wiring itself. A file in one
+#: that tenancy did not render is drift (`write.unowned`).
+SYNCED = (*(path for _, path in UNITS), "sync")
+
 Tool = Literal["argocd", "flux", "both"]
 TOOLS: tuple[Tool, ...] = ("argocd", "flux", "both")
 
