@@ -75,6 +75,9 @@ class Snapshot:
     problems: tuple[str, ...] = ()  # why the revision does not validate, as report lines
     #: tenancy.yaml `quarantine:`: each quarantined namespace and its former tenant's key.
     quarantined: Mapping[str, str] = field(default_factory=dict)
+    #: Committed files in the folders a cluster syncs that the render does not make
+    #: (repository paths): the sync applies them all the same.
+    unowned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -470,6 +473,17 @@ def diff(
     problems = {s.label: s.problems for s in (before, after) if s.problems}
     others = other_changes(before, after, people, config_path, waivers_path)
     others += quarantine_changes(before, after, config_path)
+    others += [
+        Other(
+            kind="hand-added file",
+            detail=f"{path} is in a folder the cluster syncs but tenancy does not render it: "
+            "the sync applies it, unreviewed as access (delete it, or render it from the inputs)",
+            path=path,
+            severity="high",
+        )
+        for path in after.unowned
+        if path not in before.unowned
+    ]
     return AuditDiff(
         base=before.label,
         head=after.label,

@@ -4,7 +4,7 @@ passes in functions that read a file or list a folder at that revision."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -21,6 +21,7 @@ from tenancy.model import Config, InputName, build
 from tenancy.policy import PolicyEngine, PolicySet
 from tenancy.render import header_source, render
 from tenancy.render import profiles as render_profiles
+from tenancy.render.sync import SYNCED
 from tenancy.report import lines
 
 Reader = Callable[[str], bytes | None]
@@ -125,9 +126,26 @@ def snapshot(
             waivers=_waivers(waivers_raw),
             problems=tuple(problems),
             quarantined={entry.namespace: entry.tenant for entry in config.quarantine},
+            unowned=_unowned(config, config_path, listing, files) if people is not None else (),
         ),
         config,
     )
+
+
+def _unowned(
+    config: Config, config_path: str | None, listing: Lister, files: Mapping[str, object]
+) -> tuple[str, ...]:
+    """Committed files under the synced folders of the output that the render does not make:
+    what `render --check` calls render-unowned. (The diff renders without kustomizations,
+    which tenancy writes in every folder it renders.)"""
+    output = posixpath.normpath(config.output)
+    found = []
+    for folder in SYNCED:
+        for path in listing(posixpath.join(output, folder)):
+            inside = posixpath.relpath(path, output)
+            if inside not in files and posixpath.basename(inside) != "kustomization.yaml":
+                found.append(path)
+    return tuple(sorted(found))
 
 
 def _tier_data(

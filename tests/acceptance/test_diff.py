@@ -221,3 +221,31 @@ def test_offboarding_a_namespace_says_what_the_sync_does(run: RunCli, repo: Path
     result = run("diff", "HEAD~1", "HEAD", "-f", "json", cwd=repo)
     kinds = {o["kind"] for o in json.loads(result.output)["other"]}
     assert "quarantine-added" in kinds
+
+
+def test_files_hand_added_to_synced_folders_are_findings(run: RunCli, repo: Path) -> None:
+    """A committed file in a folder the cluster syncs that the render does not make (a
+    ClusterRoleBinding, Argo CD's parameter override file) is a high finding naming it: the
+    sync applies it, though no input grants it. The render's own files are not."""
+    shutil.copytree(REPO / "manifests", repo / "manifests")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the committed render")
+    assert run("diff", "HEAD~1", "HEAD", "--fail-on", "high", cwd=repo).exit_code == 0
+    cluster = repo / "manifests/kubernetes/cluster"
+    (cluster / "clusterrolebinding-sneaky.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        "metadata: {name: sneaky}\nroleRef: {apiGroup: rbac.authorization.k8s.io, "
+        "kind: ClusterRole, name: cluster-admin}\n"
+        "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: eve@example.org}]\n"
+    )
+    (cluster / ".argocd-source-tenancy-cluster.yaml").write_text("kustomize: {}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a hand-made binding")
+    result = run("diff", "HEAD~1", "HEAD", "--fail-on", "high", "-f", "json", cwd=repo)
+    assert result.exit_code == 1
+    found = {o["path"]: o for o in json.loads(result.output)["other"]}
+    assert set(found) == {
+        "manifests/kubernetes/cluster/.argocd-source-tenancy-cluster.yaml",
+        "manifests/kubernetes/cluster/clusterrolebinding-sneaky.yaml",
+    }
+    assert {o["severity"] for o in found.values()} == {"high"}
