@@ -10,6 +10,7 @@ models, so what the server judges is exactly the committed text.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -179,9 +180,20 @@ class Kube:
 
 
 def in_parallel(work: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """`work` over `items` with a few requests in flight; results in the items' order."""
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return list(pool.map(work, items))
+    """`work` over `items` with a few requests in flight; results in the items' order.
+
+    The cyclic garbage collector is off while the threads run: it collects in whichever thread
+    happens to allocate, and an extension object that must be freed on the thread that made it
+    (the embedded Rego engine's) would then be freed on a worker and fail. The command line
+    runs with the collector off anyway (`cli._run`); this matters in a long-lived process."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            return list(pool.map(work, items))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _in_cluster() -> bool:
