@@ -16,3 +16,17 @@ ROSTER: dict[str, Any] = {
         "brin": {"authentik_user": "brin.k", "k8s_user": "brin", "tier": "power-user"},
     }
 }
+
+
+def drop_user(text: str, key: str) -> str:
+    """The YAML text without one top-level user (and its lines), for a smaller input."""
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(f"{key}:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith(" ") or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "".join(out)

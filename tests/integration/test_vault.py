@@ -33,6 +33,7 @@ from tenancy.sync import plan as plan_module
 from tenancy.sync import vault
 from tenancy.sync.settings import VaultSettings
 from tests.conftest import REPO, RunCli
+from tests.fixtures import drop_user as _drop
 from tests.servers import PersistentOpenBao, openbao_persistent
 
 #: The example's tenancy.yaml in a rendered copy of the example (see `example_tree`): plan and
@@ -344,20 +345,6 @@ def test_objects_tenancy_does_not_own_are_never_touched(
     assert changes(run, url, token) == []
     assert root.sys.read_acl_policy("namespace-owner-cleo")["data"]["policy"] != hand
     assert root.sys.read_acl_policy("team-x")["data"]["policy"].startswith('path "x/*"')
-
-
-def _drop(text: str, key: str) -> str:
-    """The YAML text without one top-level user (and its lines), for a smaller input."""
-    out, skipping = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith(f"{key}:"):
-            skipping = True
-            continue
-        if skipping and (line.startswith(" ") or not line.strip()):
-            continue
-        skipping = False
-        out.append(line)
-    return "".join(out)
 
 
 # --- what the rendered policies really allow --------------------------------------------------

@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import hvac
@@ -779,29 +779,36 @@ class _Apply:
             self._record(change, {name: "owned"})
 
     def _entity(self, change: Change, entity: Entity) -> None:
-        eid = self.ids.get(change.server_key)
-        if change.action == "delete":
-            if eid is not None:
-                self.session.delete(f"identity/entity/id/{_q(eid)}")
-                self._record(change, {field_name("entity", eid): None})
-            return
         body = {"name": entity.name, "policies": list(entity.policies)}
         body["metadata"] = dict(entity.metadata)  # type: ignore[assignment]
-        if eid is None:
-            data = self.session.write("identity/entity", body)
+        self._named(change, "entity", entity.name, body)
+
+    def _named(
+        self, change: Change, kind: Literal["entity", "group"], name: str, body: dict[str, Any]
+    ) -> None:
+        """Delete, create or update an identity object Vault names by ID (`identity/<kind>`),
+        recording ownership by that ID only once the server has answered."""
+        oid = self.ids.get(change.server_key)
+        if change.action == "delete":
+            if oid is not None:
+                self.session.delete(f"identity/{kind}/id/{_q(oid)}")
+                self._record(change, {field_name(kind, oid): None})
+            return
+        if oid is None:
+            data = self.session.write(f"identity/{kind}", body)
             if not data or not data.get("id"):
-                # Vault answers a create of an existing name by changing that entity.
+                # Vault answers a create of an existing name by changing that object.
                 raise BackendError(
-                    f"entity {entity.name} was made on the server after this plan was read "
+                    f"{kind} {name} was made on the server after this plan was read "
                     "(Vault updated it instead of creating one); plan again"
                 )
-            eid = str(data["id"])
-            self.ids[change.key] = eid
-            self._record(change, {field_name("entity", eid): entity.name})
+            oid = str(data["id"])
+            self.ids[change.key] = oid
+            self._record(change, {field_name(kind, oid): name})
             return
-        self.session.write(f"identity/entity/id/{_q(eid)}", body)
+        self.session.write(f"identity/{kind}/id/{_q(oid)}", body)
         if not change.owned:
-            self._record(change, {field_name("entity", eid): entity.name})
+            self._record(change, {field_name(kind, oid): name})
 
     def _alias(self, change: Change, alias: EntityAlias) -> None:
         alias_id = self.ids.get(change.server_key)
@@ -837,32 +844,13 @@ class _Apply:
             )
 
     def _group(self, change: Change, group: Group) -> None:
-        gid = self.ids.get(change.server_key)
-        if change.action == "delete":
-            if gid is not None:
-                self.session.delete(f"identity/group/id/{_q(gid)}")
-                self._record(change, {field_name("group", gid): None})
-            return
         body = {
             "name": group.name,
             "type": group.type,
             "policies": list(group.policies),
             "metadata": dict(group.metadata),
         }
-        if gid is None:
-            data = self.session.write("identity/group", body)
-            if not data or not data.get("id"):
-                raise BackendError(
-                    f"group {group.name} was made on the server after this plan was read "
-                    "(Vault updated it instead of creating one); plan again"
-                )
-            gid = str(data["id"])
-            self.ids[change.key] = gid
-            self._record(change, {field_name("group", gid): group.name})
-            return
-        self.session.write(f"identity/group/id/{_q(gid)}", body)
-        if not change.owned:
-            self._record(change, {field_name("group", gid): group.name})
+        self._named(change, "group", group.name, body)
 
 
 def _list(changes: Iterable[Change], limit: int = 5) -> str:
