@@ -133,8 +133,8 @@ def run(options: Options) -> SuiteResult:
 def _apply(kubeconfig: str, manifests: str) -> int:
     """`python -m bench.cluster apply KUBECONFIG MANIFESTS`: tenancy's server-side apply of a
     tree, as the tests apply one; exit 1 with the refusals if the server refuses any object."""
-    from tenancy.app_cluster import apply_tree
-    from tenancy.sync.kube import Kube
+    from tenancy.cluster.client import Kube
+    from tenancy.cluster.command import apply_tree
 
     client = Kube.connect(Path(kubeconfig), None)
     try:

@@ -306,10 +306,11 @@ def generate(n: int, root: Path, *, seed: int = SEED, clean: bool = False) -> Re
 
 def write_policy_input(root: Path) -> Path:
     """`policy_input.json`: the exact `input` tenancy's policies see, built by tenancy itself."""
-    from tenancy.check import InputFile, load_inputs, policy_input
-    from tenancy.config import resolve
-    from tenancy.load import parse_bytes
+    from tenancy.inputs.load import parse_bytes
+    from tenancy.inputs.read import InputFile
     from tenancy.model import InputName
+    from tenancy.validate.check import load_inputs, policy_input
+    from tenancy.validate.config import resolve
 
     config_path = root / "tenancy.yaml"
     document, problems = parse_bytes(str(config_path), config_path.read_bytes())

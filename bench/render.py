@@ -133,7 +133,7 @@ class Mismatch(Exception):
 
 def kubeconform_schemas(target: Path) -> Path:
     """A copy of tenancy's schema folder that kubeconform can resolve offline (see above)."""
-    from tenancy.k8s_schema import schema_root
+    from tenancy.render.checks.k8s_schema import schema_root
 
     root = schema_root()
     if root is None:

@@ -2,11 +2,11 @@
 
 Run as `python -m bench.stages ROOT` in a fresh process per repeat, so every stage is as cold
 as in the CLI (the compiled JSON Schema validators are cached per process, regexes too); it
-prints one JSON document on stdout. The stages are those of `tenancy.check` in order: import,
-config, read, then per file load (the YAML event parser, the JSON parser) and schema,
+prints one JSON document on stdout. The stages are those of `tenancy.validate.check` in order:
+import, config, read, then per file load (the YAML event parser, the JSON parser) and schema,
 policy compile (read the .rego files and build the embedded engine), policy input (the combined
-document), policy evaluate (`tenancy.policy.evaluate`: serialise the input into regorus,
-evaluate every deny/warn rule, map violations to positions) and report (the JSON output).
+document), policy evaluate (`tenancy.validate.policy.evaluate`: serialise the input into
+regorus, evaluate every deny/warn rule, map violations to positions) and report (the JSON output).
 
 After the timed pipeline, a breakdown re-runs the policy query one entry rule at a time through
 the public engine API: `query([], input)` costs only handing the input to regorus, and
@@ -49,19 +49,19 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
 
     def import_all() -> None:
         import tenancy.cli
-        import tenancy.policy.embedded  # noqa: F401  (the CLI imports it lazily)
+        import tenancy.validate.policy.embedded  # noqa: F401  (the CLI imports it lazily)
 
     timed("import", import_all)
-    from tenancy import files, schema
-    from tenancy.app import policy_dirs
-    from tenancy.check import locator, policy_input
-    from tenancy.config import resolve
     from tenancy.errors import Location, Report, sort_diagnostics
-    from tenancy.load import parse_bytes
+    from tenancy.inputs.load import parse_bytes
     from tenancy.model import InputName
-    from tenancy.policy import evaluate
-    from tenancy.policy.embedded import EmbeddedEngine
     from tenancy.report import format_json
+    from tenancy.validate import schema
+    from tenancy.validate.check import locator, policy_input
+    from tenancy.validate.config import resolve
+    from tenancy.validate.policy import evaluate
+    from tenancy.validate.policy.embedded import EmbeddedEngine
+    from tenancy.validate.policy.source import policy_dirs, read_policies
 
     config_path = root / "tenancy.yaml"
 
@@ -95,7 +95,7 @@ def run(root: Path, breakdown_rounds: int) -> dict[str, Any]:
         diagnostics.extend(problems)
 
     def compile_policies() -> tuple[Any, Any]:
-        policies = files.read_policies(policy_dirs(config))
+        policies = read_policies(policy_dirs(config))
         return policies, EmbeddedEngine(policies.sources())
 
     policies, engine = timed("policy compile", compile_policies)

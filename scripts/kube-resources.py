@@ -15,7 +15,7 @@ the table. Run from the repository root:
     .venv/bin/python scripts/kube-resources.py
 
 Custom resources are not recorded here (the script skips whatever a CRD serves): the loader
-(src/tenancy/kube_resources.py) reads their names from schemas/crds/*.json.
+(src/tenancy/diff/kube_resources.py) reads their names from schemas/crds/*.json.
 """
 
 from __future__ import annotations

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tenancy.cluster import TreeObject
+from tenancy.cluster.objects import TreeObject
 from tests.processes import free_port, stop
 
 if TYPE_CHECKING:
-    from tenancy.sync.kube import Kube
+    from tenancy.cluster.client import Kube
 
 TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
 #: The version scripts/build-tools.sh builds; the cluster's minor for Pod Security pins.
@@ -260,14 +260,14 @@ PLATFORM_NAMESPACES = (
 
 def crd_objects() -> list[TreeObject]:
     """The upstream CRD facts tenancy renders for (schemas/crds/), as objects to apply."""
-    from tenancy import crd_schema
+    from tenancy.render.checks import crd_schema
 
     return [_object(path) for path in sorted(crd_schema.folder().glob("*.json"))]
 
 
 def tree_objects(root: Path) -> list[TreeObject]:
     """The Kubernetes objects of a rendered tree on disk (what a sync applies)."""
-    from tenancy.app_cluster import read_tree
+    from tenancy.cluster.command import read_tree
 
     objects, problems, _ = read_tree(root, root.name)
     assert not problems, problems
@@ -277,7 +277,7 @@ def tree_objects(root: Path) -> list[TreeObject]:
 def prepare(cluster: Cluster) -> None:
     """Make the cluster what the platform makes it before tenancy's first sync: the CRDs of
     every custom kind tenancy renders, established, and the platform's namespaces."""
-    from tenancy.app_cluster import apply_tree
+    from tenancy.cluster.command import apply_tree
 
     kube = connect(cluster)
     try:
@@ -293,13 +293,13 @@ def prepare(cluster: Cluster) -> None:
 
 
 def connect(cluster: Cluster) -> Kube:
-    from tenancy.sync.kube import Kube
+    from tenancy.cluster.client import Kube
 
     return Kube.connect(cluster.kubeconfig, None)
 
 
 def _object(path: Path) -> TreeObject:
-    from tenancy.load import parse_yaml
+    from tenancy.inputs.load import parse_yaml
 
     document, problems = parse_yaml(str(path), path.read_text(encoding="utf-8"))
     if document is None:
@@ -308,7 +308,7 @@ def _object(path: Path) -> TreeObject:
 
 
 def _body(body: dict[str, object]) -> TreeObject:
-    from tenancy.load import Document
+    from tenancy.inputs.load import Document
 
     return TreeObject(Document("(test)", body, None, json.dumps(body)))
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tenancy import files
-from tenancy.check import InputFile, check
-from tenancy.config import resolve
 from tenancy.errors import Diagnostic
-from tenancy.load import parse_bytes
+from tenancy.inputs.load import parse_bytes
+from tenancy.inputs.read import InputFile
 from tenancy.model import Config
-from tenancy.policy import PolicyEngine, PolicySet
 from tenancy.resources import data_dir
+from tenancy.validate.check import check
+from tenancy.validate.config import resolve
+from tenancy.validate.policy import PolicyEngine, PolicySet
+from tenancy.validate.policy.source import read_policies
 
 CASES = Path(__file__).resolve().parent / "examples" / "policy"
 
@@ -25,7 +26,7 @@ def case_dirs() -> list[Path]:
 
 
 def builtin_policies() -> PolicySet:
-    return files.read_policies([data_dir("policies")])
+    return read_policies([data_dir("policies")])
 
 
 def case_config(folder: Path) -> Config:

@@ -193,7 +193,7 @@ def vault_states(draw: st.DrawFn) -> Any:
     return plan.State.of(draw(st.lists(vault_objects(), max_size=8)))
 
 
-# --- Files of rows as people write them (tenancy.yaml_edit, tenancy user ...) -----------------
+# --- Files of rows as people write them (tenancy.people.yaml_edit, tenancy user ...) -----------------
 
 
 @dataclass(frozen=True)

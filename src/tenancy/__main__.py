@@ -1,3 +1,5 @@
+"""`python -m tenancy`: the same command line as the `tenancy` script."""
+
 from tenancy.cli import main
 
 main()

@@ -144,7 +144,7 @@ class Config:
     #: tenancy.yaml `render:` settings (issuer, ingress namespace, sync source, Pod Security).
     render: dict[str, Any] = field(default_factory=dict)
     #: tenancy.yaml `render_dir:`, the tier data folder as configured (None: `render` beside the
-    #: config, used when it exists; `tenancy.tier_data` decides).
+    #: config, used when it exists; `tenancy.render.plan.tier_data` decides).
     render_dir: str | None = None
     #: Warnings about the configuration itself (reported by every command that checks inputs).
     notes: tuple[Diagnostic, ...] = ()
@@ -330,7 +330,7 @@ class Permission(NamedTuple):
     `deployments.apps`, `deployments.apps/scale`; a bare name is the core group. A `*` is the
     rule's own wildcard: `*` every resource of every group, `*.apps` every resource of apps,
     `*.core` every core resource, `*.apps/scale` that subresource of every apps resource
-    (tenancy.access.resource_name); `*` as verb is every verb. `names` are the rule's
+    (tenancy.diff.access.resource_name); `*` as verb is every verb. `names` are the rule's
     resourceNames (empty: any object). A tuple, not a frozen dataclass: a thousand people hold
     ~300,000 of them, and tuples are built 5x faster."""
 

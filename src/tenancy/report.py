@@ -11,10 +11,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tenancy import __version__
-from tenancy.errors import Diagnostic, Report
+from tenancy.errors import Diagnostic, ExitCode, Report
+
+if TYPE_CHECKING:
+    pass
+
 
 Formatter = Callable[[Report, IO[str], bool], None]
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -193,3 +197,14 @@ def emit(report: Report, name: str, stream: IO[str] | None = None) -> None:
 def lines(diagnostics: Iterable[Diagnostic]) -> list[str]:
     """Plain parsable lines, for embedding in other outputs."""
     return [f"{d.location}: [{d.severity}] {d.message} ({d.code})" for d in diagnostics]
+
+
+def say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + ("\n" if nl else ""))
+
+
+def finish(report: Report, fmt: str, strict: bool) -> ExitCode:
+    emit(report, fmt)
+    failing = not report.ok or (strict and report.count("warning") > 0)
+    return ExitCode.FINDINGS if failing else ExitCode.OK

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tenancy import schema
-from tenancy.load import parse_bytes
+from tenancy.inputs.load import parse_bytes
+from tenancy.validate import schema
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 _EXPECT = re.compile(r"^#?\s*expect:\s*(\d+):(\d+)\s+(\S+)|^(\d+):(\d+)\s+(\S+)", re.MULTILINE)

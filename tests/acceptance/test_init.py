@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tenancy import cli_init
 from tenancy.cli import cli
+from tenancy.cli import init as cli_init
 from tests.conftest import REPO, RunCli
 from tests.unit.test_scaffold import uncomment_k8s_users, uncomment_roster
 

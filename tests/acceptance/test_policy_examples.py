@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.policy.embedded import EmbeddedEngine
+from tenancy.validate.policy.embedded import EmbeddedEngine
 from tests.policy_cases import builtin_policies, case_dirs, expected, found, run_case
 
 

@@ -62,7 +62,7 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded: Path) -> 
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts calls of the real planner, where every render starts (it still runs): a memo
     answer plans nothing."""
-    from tenancy import render as render_module
+    from tenancy.render import plan as render_module
 
     calls: list[int] = []
     real = render_module.plan

@@ -106,7 +106,7 @@ def survivors() -> Iterator[list[int]]:
 #: end it. Deterministic where a real render may finish before a test sees its children.
 _PARENT = """
 import os, sys, time
-from tenancy import forked
+from tenancy.render import concurrent as forked
 child = forked.start_value(lambda: time.sleep(3600))
 print(child.pid, flush=True)
 time.sleep(3600)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from tenancy.policy.embedded import EmbeddedEngine
-from tenancy.policy.server import OpaServerEngine
+from tenancy.validate.policy.embedded import EmbeddedEngine
+from tenancy.validate.policy.server import OpaServerEngine
 from tests import strategies
 from tests.policy_cases import builtin_policies, case_dirs, run_case
 

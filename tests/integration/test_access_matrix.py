@@ -27,14 +27,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from tenancy import access, access_report, kube_resources
-from tenancy.app_cluster import apply_tree
 from tenancy.cli import cli
-from tenancy.cluster import TreeObject
-from tenancy.load import Document
+from tenancy.cluster.command import apply_tree
+from tenancy.cluster.objects import TreeObject
+from tenancy.diff import access, access_report, kube_resources
+from tenancy.inputs.load import Document
 from tenancy.model import Config, Permission, build
-from tenancy.render import render
-from tenancy.render.profiles import load
+from tenancy.render.plan import render
+from tenancy.render.plan.profiles import load
 from tests import kube, strategies
 from tests.conftest import REPO
 from tests.fixtures import SOURCES

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from bench import generate
 
-from tenancy.app_cluster import apply_tree
+from tenancy.cluster.command import apply_tree
 from tests import kube
 from tests.conftest import REPO, RunCli
 from tests.kube import Cluster
@@ -328,10 +328,10 @@ def test_the_offline_crd_check_agrees_with_the_api_server(kube_cluster: Cluster)
     """For every custom object of the committed tree and its mutants, `render`'s offline
     check (the upstream CRD facts) says what the API server, given the same CRDs, says: the
     fast first pass never passes what the judge refuses, nor refuses what it accepts."""
-    from tenancy.cluster import TreeObject
-    from tenancy.k8s_schema import check
-    from tenancy.load import parse_yaml
+    from tenancy.cluster.objects import TreeObject
+    from tenancy.inputs.load import parse_yaml
     from tenancy.model import Manifest
+    from tenancy.render.checks.k8s_schema import check
     from tenancy.render.yaml import dump
 
     assert applied(kube_cluster, REPO / "manifests") == []  # their namespaces exist

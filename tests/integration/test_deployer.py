@@ -5,7 +5,7 @@ Real on both sides: OpenBao's Kubernetes auth method reviews tokens with the tes
 server's TokenReview API (a `vault-reviewer` service account bound to
 `system:auth-delegator`), and its Kubernetes secrets engine mints tokens there with a
 `vault-secrets` service account. The Vault layer is applied by `tenancy vault apply`, the
-Kubernetes tree by `tenancy.app_cluster.apply_tree`, both from a fresh render of the example.
+Kubernetes tree by `tenancy.cluster.command.apply_tree`, both from a fresh render of the example.
 What stands in for a pipeline is a token of the `deployer` ServiceAccount from the
 TokenRequest API, which is the token a pod running as that account would be given (no pod
 runs: the test cluster has no kubelet, see tests/kube.py).
@@ -20,7 +20,7 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from tenancy.app_cluster import apply_tree
+from tenancy.cluster.command import apply_tree
 from tests import kube
 from tests.conftest import RunCli
 from tests.integration.test_vault import copy_example

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tenancy.app_cluster import apply_tree
+from tenancy.cluster.command import apply_tree
 from tests import kube
 from tests.conftest import REPO
 from tests.kube import Cluster

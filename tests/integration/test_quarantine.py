@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from tenancy.app_cluster import apply_tree
+from tenancy.cluster.command import apply_tree
 from tenancy.model import Config, Quarantined, build
-from tenancy.render import render
-from tenancy.render.profiles import load
+from tenancy.render.plan import render
+from tenancy.render.plan.profiles import load
 from tests import kube
 from tests.kube import Cluster
 

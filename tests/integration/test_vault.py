@@ -25,13 +25,13 @@ import hvac.exceptions
 import pytest
 from click.testing import CliRunner
 
-from tenancy.app import InputParams
-from tenancy.app_vault import desired_state
 from tenancy.cli import cli
 from tenancy.errors import BackendError
 from tenancy.sync import plan as plan_module
 from tenancy.sync import vault
+from tenancy.sync.command import desired_state
 from tenancy.sync.settings import VaultSettings
+from tenancy.validate.config import InputParams
 from tests.conftest import REPO, RunCli
 from tests.fixtures import drop_user as _drop
 from tests.servers import PersistentOpenBao, openbao_persistent

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy import files, regotest
 from tenancy.resources import data_dir
+from tenancy.validate import regotest
+from tenancy.validate.policy.source import read_policies
 
-POLICIES = files.read_policies([data_dir("policies")])
+POLICIES = read_policies([data_dir("policies")])
 CASES = [
     (module.package, name)
     for module in POLICIES.modules

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy.access import (
+from tenancy.diff.access import (
     allows,
     expand,
-    parse_hcl,
     people,
     resource_name,
     split_resource,
@@ -16,9 +15,9 @@ from tenancy.access import (
     vault_priority,
 )
 from tenancy.model import Config, Permission, VaultGrant, build
-from tenancy.render import render
-from tenancy.render.profiles import load
-from tenancy.render.vault import hcl
+from tenancy.render.plan import render
+from tenancy.render.plan.profiles import load
+from tenancy.render.plan.vault import hcl, parse_hcl
 
 
 def test_parse_hcl_is_the_inverse_of_render() -> None:

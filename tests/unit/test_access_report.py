@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tenancy import access_report
+from tenancy.diff import access_report
+from tenancy.diff.kube_resources import ResourceRef
 from tenancy.errors import UsageError
-from tenancy.kube_resources import ResourceRef
 from tenancy.model import Permission, Person, VaultGrant
 
 

@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from tenancy import app, files, forked
-from tenancy.check import load_inputs, policy_stage
+from tenancy.inputs.read import read_inputs
+from tenancy.render import concurrent as forked
+from tenancy.render.command import _judge_apart
+from tenancy.validate.check import load_inputs, policy_stage
+from tenancy.validate.command import build_engine
+from tenancy.validate.config import InputParams, load_config
+from tenancy.validate.policy.source import policy_dirs, read_policies
 
 ROSTER = """\
 users:
@@ -26,12 +31,12 @@ def loaded(workdir: Path) -> tuple[Any, ...]:
     """What `_judge_apart` is given: documents, inputs, config, engine, policies."""
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S)
-    params = app.InputParams(config=None, roster=Path("r.yaml"), k8s_users=Path("k.yaml"))
-    config, problems = app.load_config(params)
+    params = InputParams(config=None, roster=Path("r.yaml"), k8s_users=Path("k.yaml"))
+    config, problems = load_config(params)
     assert config is not None and not problems
-    policies = files.read_policies(app.policy_dirs(config))
-    engine = app.build_engine("embedded", None, policies)
-    inputs = app.read_inputs(config)
+    policies = read_policies(policy_dirs(config))
+    engine = build_engine("embedded", None, policies)
+    inputs = read_inputs(config)
     documents, _ = load_inputs(inputs, config)
     return documents, inputs, config, engine, policies
 
@@ -47,7 +52,7 @@ def test_policies_judged_apart_find_what_they_find_in_process(
     expected = policy_stage(documents, inputs, config, engine=engine, policies=policies)
     assert "namespace-claimed-twice" in {d.code for d in expected}
 
-    judging = app._judge_apart(*loaded)
+    judging = _judge_apart(*loaded)
     assert (judging.pid is not None) == forked.usable()
     if child == "is killed":
         judging.cancel()  # as a child that died before it reported: nothing to read
@@ -58,7 +63,7 @@ def test_policies_judged_apart_find_what_they_find_in_process(
 def test_policies_for_an_opa_server_judge_in_this_process(loaded: tuple[Any, ...]) -> None:
     """With `fork` false (an OPA server's client) no child is started: the findings are there
     when `_judge_apart` returns."""
-    judging = app._judge_apart(*loaded, fork=False)
+    judging = _judge_apart(*loaded, fork=False)
     assert judging.pid is None and judging.done is not None
     assert "namespace-claimed-twice" in {d.code for d in judging.done[0]}
 
@@ -69,8 +74,8 @@ def test_a_render_that_fails_stops_its_policy_child(
     """An error past the fork (here: the plan) leaves no policy child running."""
     from click.testing import CliRunner
 
-    from tenancy import render
     from tenancy.cli import cli
+    from tenancy.render import plan as render
 
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S.splitlines()[0] + "\n")

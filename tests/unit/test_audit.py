@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from tenancy import files
-from tenancy.audit import audit, audit_input
 from tenancy.model import Config, Inventory, build
-from tenancy.policy import PolicySet
-from tenancy.policy.embedded import EmbeddedEngine
-from tenancy.render import Rendered, render
-from tenancy.render.profiles import builtin_texts, from_texts
+from tenancy.render.checks.audit import audit, audit_input
+from tenancy.render.plan import Rendered, render
+from tenancy.render.plan.profiles import builtin_texts, from_texts
 from tenancy.resources import data_dir
+from tenancy.validate.policy import PolicySet
+from tenancy.validate.policy.embedded import EmbeddedEngine
+from tenancy.validate.policy.source import read_policies
 
 CONFIG = Config(zones=("example.org",))
 K8S = {
@@ -26,7 +26,7 @@ ROSTER = {"users": {"brin": {"authentik_user": "b", "k8s_user": "brin", "tier": 
 def run(texts: dict[str, str]) -> list[tuple[str, str]]:
     inventory = build(ROSTER, K8S, CONFIG)
     rendered, _ = render(inventory, from_texts(texts), sources={"roster": "r", "k8s_users": "k"})
-    policies = files.read_policies([data_dir("policies")])
+    policies = read_policies([data_dir("policies")])
     engine = EmbeddedEngine(policies.sources())
     found = audit(engine, policies, rendered, inventory, CONFIG, "out")
     return sorted((str(d.location), d.code) for d in found)
@@ -125,7 +125,7 @@ def test_narrowed_audit_finds_what_the_full_audit_finds(case: str) -> None:
     texts[path] = texts[path].replace(old, new)
     inventory = build(ROSTER, K8S, CONFIG)
     rendered, _ = render(inventory, from_texts(texts), sources={"roster": "r", "k8s_users": "k"})
-    policies = files.read_policies([data_dir("policies")])
+    policies = read_policies([data_dir("policies")])
     assert policies.kinds("rendered") is not None
     unnarrowed = PolicySet(tuple(replace(m, kinds=None) for m in policies.modules))
     engine = EmbeddedEngine(policies.sources())
@@ -161,7 +161,7 @@ def test_a_service_account_bound_by_two_tenants_roles_fails_at_the_role_file() -
     for path, body in data.items():
         files_[path] = dump(body, "k")
     shared = replace(rendered, data=data, files=files_)
-    policies = files.read_policies([data_dir("policies")])
+    policies = read_policies([data_dir("policies")])
     engine = EmbeddedEngine(policies.sources())
     found = audit(engine, policies, shared, inventory, CONFIG, "out")
     # Line 4 is `- woodpecker-deployer` under bound_service_account_names (after the header

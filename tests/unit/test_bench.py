@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from bench import generate, measure, render, stages
 
-from tenancy.stopwatch import Stopwatch
+from tenancy.render.stopwatch import Stopwatch
 
 
 @pytest.fixture(scope="module")

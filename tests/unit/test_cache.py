@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.cache import Cache, default_root, file_identity, key
 from tenancy.errors import Diagnostic, Location
+from tenancy.render.cache import Cache, default_root, file_identity, key
 
 FULL = Diagnostic(
     location=Location("out/vault/policies/a.hcl", 3, 7, rev="abc123"),

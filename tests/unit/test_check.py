@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tenancy.check import InputFile, check
-from tenancy.config import resolve
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
+from tenancy.inputs.read import InputFile
 from tenancy.model import Config
+from tenancy.validate.check import check
+from tenancy.validate.config import resolve
 from tests.conftest import dedent
 
 K8S_USERS = dedent(

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenancy.cluster import (
+from tenancy.cluster.objects import (
     Binding,
     TreeObject,
     field_path,
@@ -17,7 +17,7 @@ from tenancy.cluster import (
     rejection,
     shadow,
 )
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
 from tenancy.render.yaml import dump
 
 

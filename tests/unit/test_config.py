@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tenancy.config import resolve
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
 from tenancy.model import BUILTIN_RESERVED_NAMESPACES, DEFAULT_QUOTA, Config, K8sUser
 from tenancy.resources import platform_namespaces
+from tenancy.validate.config import resolve
 from tests.conftest import dedent
 
 

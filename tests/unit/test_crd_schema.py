@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tenancy import crd_schema
+from tenancy.render.checks import crd_schema
 
 
 def valid(schema: dict[str, Any], value: Any) -> bool:

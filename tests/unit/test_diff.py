@@ -8,12 +8,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenancy import access
-from tenancy.diff import RANK, Snapshot, diff, person_changes
-from tenancy.diff_report import COMMENT_LIMIT, MARKER, as_json, fold, markdown, text
+from tenancy.diff import access
+from tenancy.diff.changes import RANK, Snapshot, diff, person_changes
+from tenancy.diff.report import COMMENT_LIMIT, MARKER, as_json, fold, markdown, text
 from tenancy.model import Config, Permission, Quarantined, build
-from tenancy.render import render
-from tenancy.render.profiles import load
+from tenancy.render.plan import render
+from tenancy.render.plan.profiles import load
 from tests import strategies
 
 CONFIG = Config(zones=("example.org",))
@@ -223,7 +223,7 @@ def test_json_contract() -> None:
 def test_the_cli_offers_every_level_for_fail_on() -> None:
     """`--fail-on` offers exactly the diff's levels, in order (the CLI writes them out)."""
     from tenancy.cli import FAIL_LEVELS
-    from tenancy.diff import LEVELS
+    from tenancy.diff.changes import LEVELS
 
     assert FAIL_LEVELS == LEVELS
 

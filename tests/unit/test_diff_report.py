@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tenancy.diff import AuditDiff, Change, Other
-from tenancy.diff_report import fold, markdown, summary_line, text
+from tenancy.diff.changes import AuditDiff, Change, Other
+from tenancy.diff.report import fold, markdown, summary_line, text
 
 
 def change(severity: str, detail: str, kind: str = "quota") -> Change:

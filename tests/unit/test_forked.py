@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tenancy import forked
 from tenancy.errors import Diagnostic, Location
+from tenancy.render import concurrent as forked
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="the checks fork only on Linux")
 

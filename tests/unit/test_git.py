@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tenancy import git
 from tenancy.errors import RepoError
+from tenancy.inputs import git
 
 
 def sh(repo: Path, *args: str) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
-from tenancy.k8s_schema import (
+from tenancy.model import Manifest
+from tenancy.render.checks.k8s_schema import (
     DEFAULT_VERSION,
     _definitions,
     _fast,
@@ -18,7 +19,6 @@ from tenancy.k8s_schema import (
     schema_file,
     schema_root,
 )
-from tenancy.model import Manifest
 from tenancy.render.yaml import dump
 
 

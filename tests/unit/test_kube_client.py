@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from tenancy.sync.kube import in_parallel
+from tenancy.cluster.client import in_parallel
 
 
 def test_parallel_work_runs_with_the_cyclic_collector_off() -> None:

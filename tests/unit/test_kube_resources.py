@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy import kube_resources
-from tenancy.kube_resources import ResourceRef, builtin, custom, resolve, suggest
+from tenancy.diff import kube_resources
+from tenancy.diff.kube_resources import ResourceRef, builtin, custom, resolve, suggest
 
 
 def test_recorded_table_is_the_pinned_version() -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenancy.errors import Diagnostic
-from tenancy.load import Document, parse_bytes, parse_json, parse_yaml
+from tenancy.inputs.load import Document, parse_bytes, parse_json, parse_yaml
 from tests.conftest import dedent
 
 

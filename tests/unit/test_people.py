@@ -1,4 +1,4 @@
-"""tenancy.people: onboarding and offboarding as edits of the input texts."""
+"""tenancy.people.edit: onboarding and offboarding as edits of the input texts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from tenancy import people, resources, yaml_edit
+from tenancy import resources
 from tenancy.errors import UsageError
+from tenancy.people import edit as people
+from tenancy.people import yaml_edit
 from tests.conftest import REPO
 
 ROSTER = (REPO / "tenants/roster.yaml").read_text(encoding="utf-8")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tenancy import files
-from tenancy.policy import PolicySet, module_from_text
 from tenancy.resources import data_dir
+from tenancy.validate.policy import PolicySet, module_from_text
+from tenancy.validate.policy.source import read_policies
 
 
 def test_builtin_catalogue() -> None:
     """Every built-in entry rule has a kebab-case code, a severity, a title and a description."""
-    rules = files.read_policies([data_dir("policies")]).catalogue()
+    rules = read_policies([data_dir("policies")]).catalogue()
     assert len(rules) >= 28
     for rule in rules:
         assert rule.code.replace("-", "").isalnum() and rule.code == rule.code.lower()
@@ -32,7 +32,7 @@ def test_stage_from_package_metadata() -> None:
 
 def test_input_and_rendered_refs_are_separate() -> None:
     """validate queries input rules only; render's audit queries the rendered ones."""
-    policies = files.read_policies([data_dir("policies")])
+    policies = read_policies([data_dir("policies")])
     assert "tiers.deny" in policies.refs("input")
     assert "power_user_rbac.deny" in policies.refs("rendered")
     assert not set(policies.refs("input")) & set(policies.refs("rendered"))
@@ -92,7 +92,7 @@ def test_malformed_kinds_mean_all_kinds() -> None:
 
 def test_builtin_rendered_policies_declare_their_kinds() -> None:
     """The shipped rendered-stage packages narrow the audit input to the RBAC kinds."""
-    policies = files.read_policies([data_dir("policies")])
+    policies = read_policies([data_dir("policies")])
     kinds = policies.kinds("rendered")
     assert kinds is not None
     assert {"ClusterRole", "ClusterRoleBinding", "RoleBinding"} <= kinds

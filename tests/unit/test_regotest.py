@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tenancy import regotest
-from tenancy.policy import PolicySet, module_from_text
+from tenancy.validate import regotest
+from tenancy.validate.policy import PolicySet, module_from_text
 
 POLICY = """# METADATA
 # title: t

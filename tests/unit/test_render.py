@@ -13,8 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tenancy.model import Config, build
-from tenancy.render import INDEX, emit, index_text, plan, render, texts
-from tenancy.render.profiles import builtin_texts, from_texts, load, with_overrides
+from tenancy.render.plan import INDEX, emit, index_text, plan, render, texts
+from tenancy.render.plan.profiles import builtin_texts, from_texts, load, with_overrides
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
 
@@ -267,7 +267,7 @@ def test_a_thin_plan_has_the_same_files_and_writes_the_same_bytes(
     """Planning some keys thin changes no path, source or object name; the kept kinds' bodies
     are the full ones, and every file's text (planned again for its key on demand) is the
     full plan's, byte for byte. Writing a thin object directly is refused."""
-    from tenancy.render import kubernetes
+    from tenancy.render.plan import kubernetes
 
     roster, k8s = pair
     inventory = build(roster, k8s, CONFIG)
@@ -296,7 +296,7 @@ def test_a_thin_plan_has_the_same_files_and_writes_the_same_bytes(
 
 def test_a_plan_that_must_keep_a_thinnable_kind_is_not_thin() -> None:
     """When the checks read Namespaces too, nothing is planned thin."""
-    from tenancy.render import kubernetes
+    from tenancy.render.plan import kubernetes
 
     inventory = build(ROSTER, K8S, CONFIG)
     keys = frozenset(f"k8s_users.{user.key}" for user in inventory.users)

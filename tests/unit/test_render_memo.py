@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenancy import render_memo
-from tenancy.cache import Cache
 from tenancy.model import Config, Inventory, build
-from tenancy.render import INDEX, Rendered, render
-from tenancy.render.profiles import Profiles, load
+from tenancy.render import memo as render_memo
+from tenancy.render.cache import Cache
+from tenancy.render.plan import INDEX, Rendered, render
+from tenancy.render.plan.profiles import Profiles, load
 from tests.conftest import REPO
 from tests.fixtures import ROSTER, SOURCES
 
@@ -100,9 +100,9 @@ def test_where_the_checkout_lives_changes_neither_key_nor_render(**place: Any) -
 def test_key_is_the_same_in_another_process() -> None:
     """The key is built from reprs: it must not depend on the interpreter's hash seed."""
     script = (
-        "from tenancy import render_memo\n"
+        "from tenancy.render import memo as render_memo\n"
         "from tenancy.model import Config, build\n"
-        "from tenancy.render.profiles import load\n"
+        "from tenancy.render.plan.profiles import load\n"
         "from tests.fixtures import ROSTER, SOURCES\n"
         f"k8s = {K8S!r}\n"
         "inventory = build(ROSTER, k8s, Config(zones=('example.org',)))\n"

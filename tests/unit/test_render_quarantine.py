@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 
 from tenancy.model import Config, Quarantined, build
-from tenancy.render import render
-from tenancy.render.kubernetes import TENANT_NAMESPACES
-from tenancy.render.profiles import load
+from tenancy.render.plan import render
+from tenancy.render.plan.kubernetes import TENANT_NAMESPACES
+from tenancy.render.plan.profiles import load
 from tests.fixtures import ROSTER, SOURCES
 
 K8S = {

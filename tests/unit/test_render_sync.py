@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tenancy import k8s_schema
-from tenancy.config import resolve
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
 from tenancy.model import Config, build
-from tenancy.render import plan, render
-from tenancy.render.profiles import load, with_overrides
+from tenancy.render.checks import k8s_schema
+from tenancy.render.plan import plan, render
+from tenancy.render.plan.profiles import load, with_overrides
+from tenancy.validate.config import resolve
 from tests.conftest import dedent
 from tests.fixtures import ROSTER, SOURCES
 

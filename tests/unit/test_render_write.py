@@ -19,11 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenancy import forked, k8s_schema, render_write, write
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, Inventory, Manifest, build
-from tenancy.render import INDEX, Plan, Texts, emit, plan, subset
-from tenancy.render.profiles import load
+from tenancy.render import concurrent as forked
+from tenancy.render import write
+from tenancy.render import writers as render_write
+from tenancy.render.checks import k8s_schema
+from tenancy.render.plan import INDEX, Plan, Texts, emit, plan, subset
+from tenancy.render.plan.profiles import load
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
 

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
 from tenancy.render.yaml import dump, scalar
 
 tricky = st.sampled_from(

@@ -1,4 +1,4 @@
-"""The texts `tenancy init` writes (tenancy.scaffold), and the install name they all use."""
+"""The texts `tenancy init` writes (tenancy.people.scaffold), and the install name they all use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import tomllib
 
 import yaml
 
-from tenancy import __version__, scaffold
+from tenancy import __version__
+from tenancy.people import scaffold
 from tests.conftest import REPO
 
 RENDER = {"profiles.yaml": "a: 1\n", "vault/workstation.yaml": "b: 2\n"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy import schema
-from tenancy.load import parse_yaml
+from tenancy.inputs.load import parse_yaml
+from tenancy.validate import schema
 from tests.conftest import dedent
 
 
@@ -167,7 +167,7 @@ def test_a_duplicate_in_a_long_list_is_found_in_linear_time() -> None:
     """A duplicate among many namespaces is found with a few comparisons, not one per pair
     (the quadratic search made ~n²/2 and took 18 s at 50,000; counted, not timed: `python -m
     bench --only inputs` measures the whole command)."""
-    from tenancy.load import parse_json
+    from tenancy.inputs.load import parse_json
 
     names = [f"ns-{i}" for i in range(50_000)]
     assert schema._first_duplicate([*names, "ns-7"]) == "ns-7"
@@ -188,7 +188,7 @@ def test_a_duplicate_in_a_long_list_is_found_in_linear_time() -> None:
 def test_many_errors_are_capped_with_one_summary() -> None:
     """Thousands of errors are not thousands of lines: the first few of each kind, then one
     summary with the count (175,000 errors took 28 s to report one by one)."""
-    from tenancy.load import parse_json
+    from tenancy.inputs.load import parse_json
 
     document, _ = parse_json("k.json", _owner_with([f"NS_{i}" for i in range(3_000)]))
     assert document is not None

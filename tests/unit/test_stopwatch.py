@@ -6,7 +6,7 @@ import io
 import re
 import time
 
-from tenancy.stopwatch import Stopwatch
+from tenancy.render.stopwatch import Stopwatch
 
 
 def test_laps_record_name_start_and_length() -> None:

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenancy.model import Config, build
-from tenancy.render import render
-from tenancy.render.profiles import load
+from tenancy.render.plan import render
+from tenancy.render.plan.profiles import load
 from tenancy.sync import hcl
 from tenancy.sync.plan import (
     KINDS,

@@ -1,4 +1,4 @@
-"""Which tier data a render uses (tenancy.tier_data): the repository's render/ folder whole
+"""Which tier data a render uses (tenancy.render.plan.tier_data): the repository's render/ folder whole
 when it has one, the built-in copy otherwise, and how generated headers name it."""
 
 from __future__ import annotations
@@ -8,13 +8,12 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tenancy import tier_data
-from tenancy.config import resolve
-from tenancy.load import parse_bytes
+from tenancy.inputs.load import parse_bytes
 from tenancy.model import Config
-from tenancy.render import header_source
-from tenancy.render.profiles import builtin_texts, load
+from tenancy.render.plan import header_source, tier_data
+from tenancy.render.plan.profiles import builtin_texts, load
 from tenancy.resources import data_dir
+from tenancy.validate.config import resolve
 
 
 @pytest.fixture

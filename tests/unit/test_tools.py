@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tenancy import tools
-from tenancy.cache import Cache
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, build
-from tenancy.render import Rendered, render
-from tenancy.render.profiles import load
+from tenancy.render.cache import Cache
+from tenancy.render.checks import tools
+from tenancy.render.plan import Rendered, render
+from tenancy.render.plan.profiles import load
 from tests.fixtures import ROSTER, SOURCES
 
 GOOD = '# header\n\npath "secret/data/a/*" {\n  capabilities = ["read"]\n}\n'

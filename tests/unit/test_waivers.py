@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 
 from tenancy.errors import Diagnostic, Location
-from tenancy.load import parse_yaml
-from tenancy.waivers import apply
+from tenancy.inputs.load import parse_yaml
+from tenancy.validate.waivers import apply
 from tests.conftest import dedent
 
 TODAY = datetime.date(2026, 11, 28)

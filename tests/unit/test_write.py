@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tenancy.errors import RepoError
-from tenancy.render import INDEX, Rendered
-from tenancy.write import begin, compare, end, owned, recover, write, write_part
+from tenancy.render.plan import INDEX, Rendered
+from tenancy.render.write import begin, compare, end, owned, recover, write, write_part
 
 
 def tree(files: dict[str, str]) -> Rendered:

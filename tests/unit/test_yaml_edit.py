@@ -1,4 +1,4 @@
-"""tenancy.yaml_edit: edits that leave every byte outside the edited entry as it was."""
+"""tenancy.people.yaml_edit: edits that leave every byte outside the edited entry as it was."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tenancy import yaml_edit
-from tenancy.load import parse_bytes
+from tenancy.inputs.load import parse_bytes
+from tenancy.people import yaml_edit
 from tests.conftest import REPO, dedent
 from tests.strategies import RowFile, label, row_files, row_value
 

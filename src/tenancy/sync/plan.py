@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tenancy.quantity import seconds
-from tenancy.render import Rendered
+from tenancy.render.plan import Rendered
 from tenancy.sync import hcl
 
 Kind = Literal["policy", "auth-role", "secret-role", "entity", "entity-alias", "group"]
