@@ -62,16 +62,16 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded: Path) -> 
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts calls of the real planner, where every render starts (it still runs): a memo
     answer plans nothing."""
-    from tenancy.render import plan as render_module
+    from tenancy.render import command
 
     calls: list[int] = []
-    real = render_module.plan
+    real = command.plan_tree
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render_module, "plan", counted)
+    monkeypatch.setattr(command, "plan_tree", counted)
     return calls
 
 

@@ -107,7 +107,7 @@ def survivors() -> Iterator[list[int]]:
 _PARENT = """
 import os, sys, time
 from tenancy.render import concurrent as forked
-child = forked.start_value(lambda: time.sleep(3600))
+child = forked.start(lambda: time.sleep(3600))
 print(child.pid, flush=True)
 time.sleep(3600)
 """
@@ -116,7 +116,7 @@ time.sleep(3600)
 @pytest.mark.skipif(sys.platform != "linux", reason="forked writers and /proc are Linux's")
 def test_killed_render_takes_its_writers_with_it(tmp_path: Path, survivors: list[int]) -> None:
     """A process killed with SIGKILL leaves no forked child running: the child of
-    `forked.start_value` (what a render's writers and checks are) dies with its parent; and
+    `concurrent.start` (what a render's judge, writers and checks are) dies with its parent; and
     a render of a folder whose last render was killed succeeds."""
     env = _environment(PYTHONPATH=str(REPO / "src"))
     parent = subprocess.Popen(

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tenancy.inputs.read import read_inputs
+from tenancy.render import command
 from tenancy.render import concurrent as forked
-from tenancy.render.command import _judge_apart
-from tenancy.validate.check import load_inputs, policy_stage
-from tenancy.validate.command import build_engine
-from tenancy.validate.config import InputParams, load_config
-from tenancy.validate.policy.source import policy_dirs, read_policies
+from tenancy.validate.check import policy_stage
+from tenancy.validate.config import InputParams
 
 ROSTER = """\
 users:
@@ -26,46 +24,63 @@ dana: {role: namespace-owner, email: d@example.org, namespaces: [cleo]}
 """
 
 
+def params(**inputs: Path) -> command.RenderParams:
+    return command.RenderParams(
+        inputs=InputParams(config=None, **inputs),
+        output=Path("out"),
+        check=False,
+        format="text",
+        engine="embedded",
+        opa_url=None,
+    )
+
+
 @pytest.fixture
-def loaded(workdir: Path) -> tuple[Any, ...]:
-    """What `_judge_apart` is given: documents, inputs, config, engine, policies."""
+def loaded(workdir: Path) -> command.Loaded:
+    """What the render's `load` stage reads: the inputs parsed, the policies, the engine."""
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S)
-    params = InputParams(config=None, roster=Path("r.yaml"), k8s_users=Path("k.yaml"))
-    config, problems = load_config(params)
-    assert config is not None and not problems
-    policies = read_policies(policy_dirs(config))
-    engine = build_engine("embedded", None, policies)
-    inputs = read_inputs(config)
-    documents, _ = load_inputs(inputs, config)
-    return documents, inputs, config, engine, policies
+    found = command.load(params(roster=Path("r.yaml"), k8s_users=Path("k.yaml")))
+    assert isinstance(found, command.Loaded)
+    return found
+
+
+def expected(loaded: command.Loaded) -> list[Any]:
+    return policy_stage(
+        loaded.documents,
+        loaded.inputs,
+        loaded.config,
+        engine=loaded.engine,
+        policies=loaded.policies,
+    )
 
 
 @pytest.mark.parametrize("child", ["reports", "is killed"])
 def test_policies_judged_apart_find_what_they_find_in_process(
-    loaded: tuple[Any, ...], child: str
+    loaded: command.Loaded, child: str
 ) -> None:
     """The policy stage in a child gives the in-process findings; a child that dies is
     replaced by the work done here, from the inputs loaded again (this process let go of the
     parsed documents at the fork)."""
-    documents, inputs, config, engine, policies = loaded
-    expected = policy_stage(documents, inputs, config, engine=engine, policies=policies)
-    assert "namespace-claimed-twice" in {d.code for d in expected}
-
-    judging = _judge_apart(*loaded)
-    assert (judging.pid is not None) == forked.usable()
+    found = expected(loaded)
+    assert "namespace-claimed-twice" in {d.code for d in found}
+    modeled = command.model(loaded)
+    assert modeled.clean
+    verdict = command.judge(loaded, modeled)
+    assert (verdict.task.pid is not None) == forked.usable()
+    assert verdict.loaded.documents == {}, "the judge holds no parsed input past the fork"
     if child == "is killed":
-        judging.cancel()  # as a child that died before it reported: nothing to read
-    [found] = judging.result()
-    assert found == expected
+        verdict.task.cancel()  # as a child that died before it reported: nothing to read
+    assert verdict.task.result() == found
 
 
-def test_policies_for_an_opa_server_judge_in_this_process(loaded: tuple[Any, ...]) -> None:
-    """With `fork` false (an OPA server's client) no child is started: the findings are there
-    when `_judge_apart` returns."""
-    judging = _judge_apart(*loaded, fork=False)
-    assert judging.pid is None and judging.done is not None
-    assert "namespace-claimed-twice" in {d.code for d in judging.done[0]}
+def test_policies_for_an_opa_server_judge_in_this_process(loaded: command.Loaded) -> None:
+    """With another engine than the embedded one (an OPA server's client) no child is started:
+    the findings are there when `judge` returns."""
+    opa = replace(loaded, engine_name="opa")
+    verdict = command.judge(opa, command.model(opa))
+    assert verdict.task.pid is None and verdict.task.done
+    assert "namespace-claimed-twice" in {d.code for d in verdict.task.result()}
 
 
 def test_a_render_that_fails_stops_its_policy_child(
@@ -75,22 +90,21 @@ def test_a_render_that_fails_stops_its_policy_child(
     from click.testing import CliRunner
 
     from tenancy.cli import cli
-    from tenancy.render import plan as render
 
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S.splitlines()[0] + "\n")
-    started: list[forked.Forked] = []
+    started: list[forked.Task[Any]] = []
     real_start = forked.start
 
-    def start(works: list[Any]) -> forked.Forked:
-        started.append(real_start(works))
+    def start(*args: Any, **kwargs: Any) -> forked.Task[Any]:
+        started.append(real_start(*args, **kwargs))
         return started[-1]
 
     def broken_plan(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the plan broke")
 
     monkeypatch.setattr(forked, "start", start)
-    monkeypatch.setattr(render, "plan", broken_plan)
+    monkeypatch.setattr(command, "plan_tree", broken_plan)
     args = ["render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out", "--no-cache"]
     with pytest.raises(RuntimeError, match="the plan broke"):
         CliRunner().invoke(cli, args, catch_exceptions=False)

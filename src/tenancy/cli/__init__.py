@@ -24,9 +24,7 @@ from tenancy.cli.options import (
     policy_config_option,
     zone_flag,
 )
-from tenancy.diff.command import DiffParams, current_people, run_diff
 from tenancy.errors import ExitCode, TenancyError, UsageError
-from tenancy.render.command import RenderParams, run_render
 from tenancy.validate.command import (
     TestParams,
     ValidateParams,
@@ -186,6 +184,11 @@ def render(
     The output is byte-for-byte deterministic; the tree is swapped in atomically and only files
     tenancy wrote before (listed in INDEX.json) are ever deleted.
     """
+    from tenancy.render.command import (  # the render's modules load only for it
+        RenderParams,
+        run_render,
+    )
+
     params = RenderParams(
         inputs=input_params(config_path, roster, k8s_users),
         output=output,
@@ -253,6 +256,8 @@ def diff_command(
     BASE defaults to the merge-base with the default branch, HEAD to the working tree. Both
     are validated and rendered afresh from git; the committed manifests are never trusted.
     """
+    from tenancy.diff.command import DiffParams, run_diff
+
     params = DiffParams(
         base=base,
         head=head,
@@ -278,6 +283,8 @@ def explain(
     user: str, config_path: Path | None, roster: Path | None, k8s_users: Path | None, fmt: str
 ) -> None:
     """Print one person's effective access (USER is a k8s_users key or a roster os_user)."""
+    from tenancy.diff.command import current_people
+
     people = current_people(input_params(config_path, roster, k8s_users))
     key = (
         user
@@ -329,10 +336,14 @@ def who_can(
         path = access_report.vault_request(verb, resource)
         if namespace is not None:
             raise UsageError("--namespace does not apply to a Vault path")
+        from tenancy.diff.command import current_people
+
         people = current_people(input_params(config_path, roster, k8s_users))
         click.echo(access_report.who_can_vault(people, verb, path, fmt), nl=False)
         return
     ref = access_report.kube_request(verb, resource)
+    from tenancy.diff.command import current_people
+
     people = current_people(input_params(config_path, roster, k8s_users))
     text = access_report.who_can(people, verb.lower(), ref, namespace, fmt, name=name)
     click.echo(text, nl=False)

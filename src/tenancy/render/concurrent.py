@@ -1,24 +1,29 @@
-"""Run computations in a forked child while this process goes on. Shell.
+"""Work in a forked child while this process goes on: the one place the render forks. Shell.
 
-The audit of a large render is seconds of work inside regorus, which holds the GIL throughout,
-and writing a tree is seconds of Python, so threads cannot overlap them. A forked child can:
-it sees the plan as it is (copy-on-write, nothing to send), works, and sends back only its
-findings (`start`, as JSON) or a small value (`start_value`, in marshal), while this process
-writes files on the other CPU.
+The policy judge, the audit of a large render and the writing of a tree are each seconds of
+work that holds the GIL (regorus, or plain Python), so threads cannot overlap them. A forked
+child can: it sees this process's memory as it was at the fork (copy-on-write, nothing to
+send), works, and sends back only its answer, while this process goes on on the other CPU.
 
-Only where `fork` is safe to use this way (Linux: no other threads are running at this point
-of a render); elsewhere, and whenever the child fails to report, the work runs in-process, so
-the answer never depends on the fork. The child leaves through `os._exit`: no inherited
-buffers are flushed twice, no atexit handler of the parent runs. A child dies with its
-parent (`PR_SET_PDEATHSIG`): a render killed with SIGKILL leaves no writer behind to race the
-next render into the same folder.
+One interface for all of them: `start(work, codec)` returns a `Task`; `Task.result()` waits for
+the answer and `Task.cancel()` kills the child. The answer travels in `marshal` (the
+interpreter's own format for plain values: this process and its child are the same
+interpreter, and it reads 100,000 digests ten times faster than JSON does); a `Codec` turns a
+richer value (findings) into plain values and back.
+
+The answer never depends on the fork. Where forking is not safe (not Linux, or another thread
+is running) or `fork=False`, the work runs in-process at `start`. A child that crashes, is
+killed or sends something that does not decode is not believed: `result()` runs the work here
+instead, so a work must be safe to run a second time. The child leaves through `os._exit` (no
+inherited buffers flushed twice, no atexit handler of the parent run) and dies with its parent
+(`PR_SET_PDEATHSIG`): a render killed with SIGKILL leaves no child behind to race the next
+render into the same folder.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import json
 import marshal
 import os
 import signal
@@ -26,13 +31,33 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tenancy.errors import Diagnostic
 from tenancy.render.cache import diagnostic, plain
 
-Work = Callable[[], list[Diagnostic]]
-Results = list[list[Diagnostic]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[T]):
+    """How a work's answer crosses the pipe: `encode` to plain values in the child, `decode`
+    back in this process (a decode that raises TypeError, KeyError or ValueError rejects it)."""
+
+    encode: Callable[[T], Any]
+    decode: Callable[[Any], T]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+#: An answer that is plain values already (dicts, lists, strings, numbers).
+PLAIN: Codec[Any] = Codec(_same, _same)
+#: A list of findings.
+FINDINGS: Codec[list[Diagnostic]] = Codec(
+    lambda found: [plain(d) for d in found], lambda sent: [diagnostic(d) for d in sent]
+)
 
 
 def usable() -> bool:
@@ -40,85 +65,46 @@ def usable() -> bool:
 
 
 @dataclass
-class Forked:
-    """Computations that are running (or done): `result` waits for them, one list each."""
+class Task(Generic[T]):
+    """One work running in a child (or done): `result` waits for it, `cancel` stops it."""
 
-    works: list[Work]
-    pid: int | None = None
-    fd: int | None = None
-    done: Results | None = None
-
-    def result(self) -> Results:
-        if self.done is not None:
-            return self.done
-        pid, fd, self.pid, self.fd = self.pid, self.fd, None, None
-        payload, status = _collect(pid, fd)
-        found = _decode(payload, len(self.works)) if status == 0 else None
-        # A child that crashed, was killed or sent nothing usable: do the work here instead.
-        self.done = [work() for work in self.works] if found is None else found
-        return self.done
-
-    def cancel(self) -> None:
-        _kill(self.pid, self.fd)
-        self.pid = self.fd = None
-
-
-def here(works: list[Work]) -> Forked:
-    """Run the works now, in this process."""
-    return Forked(works, done=[work() for work in works])
-
-
-def start(works: list[Work]) -> Forked:
-    """Start the works, one after the other, in a child process when that is safe (and there
-    is any work), else run them now."""
-    if not works or not usable():
-        return here(works)
-    pid, fd = _fork(lambda: json.dumps([[plain(d) for d in work()] for work in works]).encode())
-    return Forked(works, pid=pid, fd=fd)
-
-
-@dataclass
-class Value:
-    """One computation with a plain result (dicts, lists, strings, numbers), running in a
-    child (or done): `result` waits. The result comes through `marshal`, the interpreter's
-    own format for such values: this parent and its forked child are the same interpreter,
-    and it reads 100,000 digests ten times faster than JSON does.
-
-    Its work must be safe to run a second time after a child that died half-way (the parent
-    then runs it itself), as the writing of one part of a tree is."""
-
-    work: Callable[[], Any]
+    work: Callable[[], T]
+    codec: Codec[T]
     pid: int | None = None
     fd: int | None = None
     done: bool = False
-    value: Any = None
+    value: T | None = None
 
-    def result(self) -> Any:
+    def result(self) -> T:
         if not self.done:
             pid, fd, self.pid, self.fd = self.pid, self.fd, None, None
             payload, status = _collect(pid, fd)
-            found: Any = None
-            ok = status == 0
-            if ok:
-                try:
-                    found = marshal.loads(payload)
-                except (ValueError, EOFError, TypeError):
-                    ok = False
-            self.value = found if ok else self.work()
+            answer = _decode(self.codec, payload) if status == 0 else None
+            # A child that crashed, was killed or sent nothing usable: the work runs here.
+            self.value = self.work() if answer is None else answer[0]
             self.done = True
-        return self.value
+        return self.value  # type: ignore[return-value]  # set above once done
 
     def cancel(self) -> None:
+        """Kill and reap the child, if one is running; an answer already taken stays."""
         _kill(self.pid, self.fd)
         self.pid = self.fd = None
 
 
-def start_value(work: Callable[[], Any]) -> Value:
-    """Start `work` in a child when that is safe, else run it now."""
-    if not usable():
-        return Value(work, done=True, value=work())
-    pid, fd = _fork(lambda: marshal.dumps(work()))
-    return Value(work, pid=pid, fd=fd)
+def start(work: Callable[[], T], codec: Codec[T] = PLAIN, *, fork: bool = True) -> Task[T]:
+    """Start `work` in a child when `fork` and forking is safe here; else run it now."""
+    if not fork or not usable():
+        return Task(work, codec, done=True, value=work())
+    pid, fd = _fork(lambda: marshal.dumps(codec.encode(work())))
+    return Task(work, codec, pid=pid, fd=fd)
+
+
+def _decode(codec: Codec[T], payload: bytes) -> tuple[T] | None:
+    """The child's answer (in a tuple, so that None is an answer too), or None if unusable."""
+    try:
+        return (codec.decode(marshal.loads(payload)),)
+    except (ValueError, EOFError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _fork(produce: Callable[[], bytes]) -> tuple[int, int]:
@@ -183,19 +169,9 @@ def _collect(pid: int | None, fd: int | None) -> tuple[bytes, int]:
 def _kill(pid: int | None, fd: int | None) -> None:
     if pid is not None:
         try:
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
     if fd is not None:
         os.close(fd)
-
-
-def _decode(payload: bytes, count: int) -> Results | None:
-    try:
-        lists = json.loads(payload)
-        if not isinstance(lists, list) or len(lists) != count:
-            return None
-        return [[diagnostic(item) for item in items] for items in lists]
-    except (ValueError, TypeError, KeyError):
-        return None

@@ -18,12 +18,16 @@ import json
 import marshal
 import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from tenancy.model import Inventory
+from tenancy.errors import Diagnostic
+from tenancy.model import Config, Inventory
 from tenancy.render import cache as memo
+from tenancy.render import checks, write
 from tenancy.render.plan import INDEX
 from tenancy.render.plan.profiles import Profiles
+from tenancy.validate.policy import PolicySet
 
 KIND = "render"
 #: Renders remembered: each is every file's digest (2.8 MB at 1,000 users, 28 MB at 10,000).
@@ -98,3 +102,39 @@ def remember(store: memo.Cache, entry: str, digests: dict[str, str]) -> None:
     if INDEX not in digests:
         return  # rendered without text (`diff`): nothing a later run could compare against
     store.store_bytes(KIND, entry, HEADER + marshal.dumps(digests), keep=KEEP)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An identical render checked before: its checks' findings and the disk's drift from it."""
+
+    findings: list[Diagnostic]
+    drift: list[Diagnostic]
+
+
+def recall_checked(
+    store: memo.Cache,
+    entry: str,
+    *,
+    policies: PolicySet,
+    inventory: Inventory,
+    config: Config,
+    shown: str,
+    output: Path,
+    check: bool,
+) -> Checked | None:
+    """The findings of an identical render done before and the drift of the disk from it, or
+    None when this render is new (or a part of its memo is missing). For a plain render
+    (`check` false) a disk whose INDEX.json differs needs rendering anyway: None at once."""
+    known = recall(store, entry)
+    if known is None:
+        return None
+    if not check and write.file_digest(output / INDEX) != known.tree:
+        return None
+    audit_entry = checks.audit_key(
+        entry, policies=policies, inventory=inventory, config=config, output=shown
+    )
+    findings = checks.known_findings(store, audit_entry, entry, shown)
+    if findings is None:
+        return None
+    return Checked(findings, write.compare_digests(output, known.digests, shown))

@@ -3,8 +3,7 @@ Shell: forks and writes.
 
 Writing a tree is turning every object into YAML, hashing it and putting it on disk: 1.5 s of
 one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split by input
-key: a forked child (`tenancy.render.concurrent.start_value`) writes the files of a run of
-keys, this
+key: a forked child (`tenancy.render.concurrent`) writes the files of a run of keys, this
 process the rest, then INDEX.json from both shares' digests. `render` starts the child before
 it plans the tree (`start`): the child plans only its own keys (`render.subset`), on the other CPU,
 while this process plans the whole tree for the checks and its own share. Each share streams:
@@ -28,8 +27,7 @@ from typing import Any
 
 from tenancy.errors import Diagnostic
 from tenancy.model import Inventory, Manifest
-from tenancy.render import concurrent as forked
-from tenancy.render import write
+from tenancy.render import concurrent, write
 from tenancy.render.cache import diagnostic, plain
 from tenancy.render.checks import k8s_schema
 from tenancy.render.plan import INDEX, Plan, index_text, texts
@@ -38,7 +36,7 @@ from tenancy.render.stopwatch import Stopwatch
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """What the writer of one share reports back (as JSON, from a child)."""
+    """What the writer of one share reports back (as plain values, from a child)."""
 
     digests: dict[str, str]
     written: int
@@ -70,6 +68,10 @@ class Share:
             unchecked=set(data["unchecked"]),
             schema_seconds=float(data["schema_seconds"]),
         )
+
+
+#: A share's report crosses the pipe from a writer child as plain values.
+SHARE = concurrent.Codec(Share.plain, Share.from_plain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,7 @@ class Writing:
     schema: bool
     keys: frozenset[str]
     target: write.Target | None
-    child: forked.Value | None
+    child: concurrent.Task[Share] | None
     #: What the previous render wrote (its INDEX.json), read before the plan: at 10,000
     #: users reading it costs 100 MB for a moment, better spent before the plan is built.
     previous: frozenset[str] = frozenset()
@@ -213,11 +215,8 @@ class Writing:
         """The child's share; written here instead when there was no child, or it said
         something else than exactly these files (it died, or its answer is not a share)."""
         if self.child is not None:
-            try:
-                share = Share.from_plain(self.child.result())
-            except (TypeError, KeyError, ValueError, AttributeError):
-                share = None
-            if share is not None and share.digests.keys() == set(theirs):
+            share = self.child.result()
+            if share.digests.keys() == set(theirs):
                 return share
         # From the child's own plan: the whole plan may hold the child's objects thin.
         own = self.planner() if self.planner is not None else planned
@@ -261,18 +260,18 @@ def start(
     target = None if check else write.begin(output)
     previous = target.previous if target is not None else frozenset(write.owned(output))
     writing = Writing(output, shown, check, schema, frozenset(), target, None, previous, planner)
-    if not keys or not forked.usable():
+    if not keys or not concurrent.usable():
         return writing
 
-    def work() -> dict[str, Any]:
+    def work() -> Share:
         planned = planner()
         sources = planned.sources
         paths = [path for path in planned.owners if sources[path] in keys]
-        return writing._one(planned, paths).plain()
+        return writing._one(planned, paths)
 
     try:
         writing.keys = keys
-        writing.child = forked.start_value(work)
+        writing.child = concurrent.start(work, SHARE)
     except BaseException:
         writing.cancel()
         raise

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, Inventory
 from tenancy.render import cache as memo
-from tenancy.render import concurrent as forked
+from tenancy.render import concurrent
 from tenancy.render.checks import k8s_schema, tools
 from tenancy.render.checks.audit import audit
 from tenancy.render.plan import Plan
@@ -75,48 +75,30 @@ def known_findings(
 
 
 @dataclass(frozen=True)
-class Known:
-    """The checks' findings for this exact tree, from the memo: nothing runs."""
-
-    found: list[Diagnostic]
-
-    def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
-        return list(self.found)
-
-    def cancel(self) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class Started:
-    """The checks of one render under way in a child (or done): `finish` waits for them.
+class Checks:
+    """The checks of one render under way in a child, or known from the memo (a task already
+    done): `finish` waits for them.
 
     The schema check is the writers' (`tenancy.render.writers`), unless the cache knew its
     answer (`schema_known`); `finish` takes what they found and remembers it."""
 
-    child: forked.Forked
+    task: concurrent.Task[list[Diagnostic]]
     schema_known: list[Diagnostic] | None
-    remember_schema: Callable[[list[Diagnostic]], None]
+    remember_schema: Callable[[list[Diagnostic]], None] | None = None
 
     def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
-        try:
-            with stopwatch.lap("checks wait"):
-                (found,) = self.child.result()
-        except BaseException:
-            self.cancel()
-            raise
+        with stopwatch.lap("checks wait"):
+            found = self.task.result()
         if self.schema_known is not None:
             return [*found, *self.schema_known]
         if schema is None:
             raise ValueError("the Kubernetes schema check was wanted and did not run")
-        self.remember_schema(schema)
+        if self.remember_schema is not None:
+            self.remember_schema(schema)
         return [*found, *schema]
 
     def cancel(self) -> None:
-        self.child.cancel()
-
-
-Running = Known | Started
+        self.task.cancel()
 
 
 def start_checks(
@@ -132,7 +114,7 @@ def start_checks(
     stopwatch: Stopwatch,
     schema_known: list[Diagnostic] | None,
     audit_cacheable: bool = True,
-) -> Running:
+) -> Checks:
     """Start the checks of a planned render; the caller writes the tree meanwhile.
 
     `tree` is the render memo's key for this plan (None: the checks as a whole are not
@@ -140,31 +122,58 @@ def start_checks(
     answer from the cache (`schema_key`), looked up by the caller before it started the
     writers, which run the check when there is none. The audit and the two tools run in a
     forked child (`tenancy.render.concurrent`) with the embedded engine, since regorus holds
-    the GIL and
-    the parent has the tree to write meanwhile; `bao` and `kubectl` are the child's own
-    subprocesses, started first so that they run beside the audit. The child writes the text
+    the GIL and the parent has the tree to write meanwhile; `bao` and `kubectl` are the child's
+    own subprocesses, started first so that they run beside the audit. The child writes the text
     of only the files it reads (`Plan.files`) and records what it learns in the cache itself.
-    The Kubernetes schema check is run by the writers, over the objects they write. Findings
-    are memoized per check and per tool run, and the audit and tools together under
-    `checks_key`, so a repeated render reruns nothing and a changed one reruns what it touches."""
-    keyed = tree is not None
+    Findings are memoized per check and per tool run, and the audit and tools together under
+    `checks_key`, so a repeated render reruns nothing and a changed one reruns what it touches.
+    An OPA server's answers depend on its state (`audit_cacheable` false): then the audit is
+    neither recalled nor remembered, and runs here (its client's connections must not be
+    shared by two processes)."""
     audit_entry = schema_entry = ""
     if tree is not None:
         audit_entry = audit_key(
             tree, policies=policies, inventory=inventory, config=config, output=output
         )
         schema_entry = schema_key(tree, output)
-        if audit_cacheable:
-            known = known_findings(cache, audit_entry, tree, output)
-            if known is not None:
-                return Known(known)
-    remember_audit = keyed and audit_cacheable
+        known = known_findings(cache, audit_entry, tree, output) if audit_cacheable else None
+        if known is not None:
+            return Checks(concurrent.start(lambda: known, fork=False), schema_known=[])
+    run = _Run(
+        planned=planned,
+        engine=engine,
+        policies=policies,
+        inventory=inventory,
+        config=config,
+        output=output,
+        cache=cache,
+        audit_entry=audit_entry if tree is not None and audit_cacheable else None,
+    )
+    with stopwatch.lap("checks start"):
+        task = concurrent.start(run.checks, concurrent.FINDINGS, fork=audit_cacheable)
 
     def remember_schema(found: list[Diagnostic]) -> None:
-        if keyed:
-            cache.put("k8s", schema_entry, found)
+        cache.put("k8s", schema_entry, found)
 
-    def checks() -> list[Diagnostic]:
+    return Checks(task, schema_known, remember_schema if tree is not None else None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Run:
+    """What the checks' child runs: the two tools started, the audit meanwhile, then all of
+    it remembered under `audit_entry` (None: nothing is remembered as a whole)."""
+
+    planned: Plan
+    engine: PolicyEngine
+    policies: PolicySet
+    inventory: Inventory
+    config: Config
+    output: str
+    cache: memo.Cache
+    audit_entry: str | None
+
+    def checks(self) -> list[Diagnostic]:
+        planned, cache, output = self.planned, self.cache, self.output
         # The tools start first and run while the audit uses this CPU.
         hcl = tools.start_hcl(planned.files, output, cache, planned.review_paths)
         try:
@@ -173,24 +182,24 @@ def start_checks(
             hcl.cancel()
             raise
         try:
-            audit_found = cache.get("audit", audit_entry) if remember_audit else None
-            if audit_found is None:
-                audit_found = audit(engine, policies, planned, inventory, config, output)
-                if remember_audit:
-                    cache.put("audit", audit_entry, audit_found)
+            audited = self._audit()
         except BaseException:
             hcl.cancel()
             kustomize.cancel()
             raise
-        found = [*audit_found, *hcl.finish(), *kustomize.finish()]
+        found = [*audited, *hcl.finish(), *kustomize.finish()]
         # A tool that timed out, was killed or could not start gave no answer to remember.
-        if remember_audit and hcl.complete and kustomize.complete:
-            cache.put("checks", checks_key(audit_entry), found)
+        if self.audit_entry is not None and hcl.complete and kustomize.complete:
+            cache.put("checks", checks_key(self.audit_entry), found)
         return found
 
-    with stopwatch.lap("checks start"):
-        # Only the embedded engine is forked: an OPA server client's connections must not be
-        # shared between two processes.
-        work = [checks]
-        child = forked.start(work) if audit_cacheable else forked.here(work)
-    return Started(child, schema_known, remember_schema)
+    def _audit(self) -> list[Diagnostic]:
+        entry = self.audit_entry
+        found = self.cache.get("audit", entry) if entry is not None else None
+        if found is None:
+            found = audit(
+                self.engine, self.policies, self.planned, self.inventory, self.config, self.output
+            )
+            if entry is not None:
+                self.cache.put("audit", entry, found)
+        return found
