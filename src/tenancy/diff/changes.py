@@ -154,6 +154,21 @@ def _owners(people: Mapping[str, Person]) -> dict[str, str]:
     return {ns: p.id for p in people.values() for ns in p.namespaces}
 
 
+#: The person on the missing side of an added or removed person: every field empty.
+_NOBODY = Person(
+    id="",
+    role=None,
+    roster_tiers=(),
+    os_users=(),
+    email=None,
+    namespaces=(),
+    domains=(),
+    quota=(),
+    k8s=frozenset(),
+    vault=frozenset(),
+)
+
+
 def person_changes(
     before: Person | None,
     after: Person | None,
@@ -167,33 +182,36 @@ def person_changes(
 ) -> list[Change]:
     """One person's changes. `pruned` holds, per namespace the render loses or quarantines,
     the objects the sync prunes in it."""
-    locked_before, locked_after = quarantined_before or {}, quarantined_after or {}
-    gone = pruned or {}
+    a, b = before or _NOBODY, after or _NOBODY
     out: list[Change] = []
-    empty = Person(
-        id="",
-        role=None,
-        roster_tiers=(),
-        os_users=(),
-        email=None,
-        namespaces=(),
-        domains=(),
-        quota=(),
-        k8s=frozenset(),
-        vault=frozenset(),
-    )
-    a, b = before or empty, after or empty
     if before is None or after is None:
-        present = after is not None
-        out.append(
-            Change(
-                kind="person",
-                detail="added" if present else "removed",
-                before=None if present else a.id,
-                after=b.id if present else None,
-                severity="info" if present else "low",
-            )
-        )
+        out.append(_presence_change(a, b, added=after is not None))
+    out += _tier_changes(a, b)
+    out += _namespaces_gained(a, b, owners_before, quarantined_before or {})
+    out += _namespaces_lost(a, b, owners_after, quarantined_after or {}, pruned or {})
+    out += _quota_changes(a, b, quota_factor)
+    out += _domain_changes(a, b)
+    out += _grouped_k8s(b.k8s - a.k8s, b, gained=True)
+    out += _grouped_k8s(a.k8s - b.k8s, a, gained=False)
+    out += _grouped_vault(b.vault - a.vault, b, gained=True)
+    out += _grouped_vault(a.vault - b.vault, a, gained=False)
+    return out
+
+
+def _presence_change(a: Person, b: Person, *, added: bool) -> Change:
+    """The person appearing in the revision or leaving it."""
+    return Change(
+        kind="person",
+        detail="added" if added else "removed",
+        before=None if added else a.id,
+        after=b.id if added else None,
+        severity="info" if added else "low",
+    )
+
+
+def _tier_changes(a: Person, b: Person) -> list[Change]:
+    """The k8s_users role and the roster tiers, each graded by the tier it ends at."""
+    out: list[Change] = []
     if a.role != b.role:
         out.append(
             Change(
@@ -217,6 +235,13 @@ def person_changes(
                 else _tier_level(b.roster_tiers[0] if b.roster_tiers else None),
             )
         )
+    return out
+
+
+def _namespaces_gained(
+    a: Person, b: Person, owners_before: Mapping[str, str], locked_before: Mapping[str, str]
+) -> list[Change]:
+    out: list[Change] = []
     for ns in sorted(set(b.namespaces) - set(a.namespaces)):
         # Out of quarantine, the former tenant's workloads and Secrets are the new owner's.
         previous = owners_before.get(ns) or locked_before.get(ns)
@@ -231,6 +256,17 @@ def person_changes(
                 outcome="from-quarantine" if ns in locked_before else None,
             )
         )
+    return out
+
+
+def _namespaces_lost(
+    a: Person,
+    b: Person,
+    owners_after: Mapping[str, str],
+    locked_after: Mapping[str, str],
+    gone: Mapping[str, tuple[str, ...]],
+) -> list[Change]:
+    out: list[Change] = []
     for ns in sorted(set(a.namespaces) - set(b.namespaces)):
         successor = owners_after.get(ns)
         outcome = "moved" if successor else "quarantined" if ns in locked_after else "unguarded"
@@ -247,6 +283,12 @@ def person_changes(
                 pruned=() if successor else gone.get(ns, ()),
             )
         )
+    return out
+
+
+def _quota_changes(a: Person, b: Person, factor: float) -> list[Change]:
+    """Quota keys present on both sides whose value changed."""
+    out: list[Change] = []
     quota_a, quota_b = dict(a.quota), dict(b.quota)
     for key in sorted(set(quota_a) | set(quota_b)):
         old, new = quota_a.get(key), quota_b.get(key)
@@ -258,23 +300,21 @@ def person_changes(
                 detail=key,
                 before=old,
                 after=new,
-                severity=_quota_level(old, new, quota_factor),
+                severity=_quota_level(old, new, factor),
             )
         )
-    for domain in sorted(set(b.domains) - set(a.domains)):
-        out.append(
-            Change(
-                kind="domain-gained", detail=domain, before=None, after=domain, severity="medium"
-            )
-        )
-    for domain in sorted(set(a.domains) - set(b.domains)):
-        out.append(
-            Change(kind="domain-lost", detail=domain, before=domain, after=None, severity="low")
-        )
-    out += _grouped_k8s(b.k8s - a.k8s, b, gained=True)
-    out += _grouped_k8s(a.k8s - b.k8s, a, gained=False)
-    out += _grouped_vault(b.vault - a.vault, b, gained=True)
-    out += _grouped_vault(a.vault - b.vault, a, gained=False)
+    return out
+
+
+def _domain_changes(a: Person, b: Person) -> list[Change]:
+    out = [
+        Change(kind="domain-gained", detail=domain, before=None, after=domain, severity="medium")
+        for domain in sorted(set(b.domains) - set(a.domains))
+    ]
+    out += [
+        Change(kind="domain-lost", detail=domain, before=domain, after=None, severity="low")
+        for domain in sorted(set(a.domains) - set(b.domains))
+    ]
     return out
 
 
@@ -346,6 +386,19 @@ def other_changes(
     waivers_path: str | None,
 ) -> list[Other]:
     changed_people = tuple(sorted(people_changed))
+    out = _source_changes(before, after, changed_people, config_path, waivers_path)
+    out += _waiver_changes(before, after, waivers_path or "waivers.yaml")
+    return out
+
+
+def _source_changes(
+    before: Snapshot,
+    after: Snapshot,
+    changed_people: tuple[str, ...],
+    config_path: str | None,
+    waivers_path: str | None,
+) -> list[Other]:
+    """The input, data and policy files that differ, graded by what they are."""
     out: list[Other] = []
     paths = sorted(set(before.sources) | set(after.sources))
     for path in paths:
@@ -353,7 +406,7 @@ def other_changes(
         if old == new:
             continue
         if path == waivers_path:
-            continue  # reported per waiver below
+            continue  # reported per waiver (_waiver_changes)
         if path == config_path:
             out.append(
                 Other(
@@ -389,24 +442,19 @@ def other_changes(
                         severity="info",
                     )
                 )
-    for code, target in sorted(set(after.waivers) - set(before.waivers)):
-        out.append(
-            Other(
-                kind="waiver-added",
-                detail=f"{code} on {target}",
-                path=waivers_path or "waivers.yaml",
-                severity="high",
-            )
-        )
-    for code, target in sorted(set(before.waivers) - set(after.waivers)):
-        out.append(
-            Other(
-                kind="waiver-removed",
-                detail=f"{code} on {target}",
-                path=waivers_path or "waivers.yaml",
-                severity="low",
-            )
-        )
+    return out
+
+
+def _waiver_changes(before: Snapshot, after: Snapshot, path: str) -> list[Other]:
+    """Each waiver added (it silences a finding: high) or removed."""
+    out = [
+        Other(kind="waiver-added", detail=f"{code} on {target}", path=path, severity="high")
+        for code, target in sorted(set(after.waivers) - set(before.waivers))
+    ]
+    out += [
+        Other(kind="waiver-removed", detail=f"{code} on {target}", path=path, severity="low")
+        for code, target in sorted(set(before.waivers) - set(after.waivers))
+    ]
     return out
 
 

@@ -16,7 +16,7 @@ from tenancy.diff.changes import Snapshot
 from tenancy.errors import Diagnostic, Location
 from tenancy.inputs.load import parse_bytes
 from tenancy.inputs.read import InputFile
-from tenancy.model import Config, InputName, build
+from tenancy.model import Config, InputName, Person, build
 from tenancy.render.plan import header_source, render, tier_data
 from tenancy.render.plan import profiles as render_profiles
 from tenancy.render.plan.sync import SYNCED
@@ -47,21 +47,71 @@ def snapshot(
     zones: tuple[str, ...] = (),
 ) -> tuple[Snapshot, Config | None]:
     """Validate and render one revision; an input outside the config's folder is not read."""
-    problems: list[str] = []
-    config = Config()
-    if config_path is not None:
-        raw = read(config_path)
-        if raw is None:
-            return _broken(label, [f"{config_path}@{label}: no such file at this revision"]), None
-        document, found = parse_bytes(config_path, raw)
-        resolved, more = resolve(document, PurePosixPath(config_path)) if document else (None, [])
-        if resolved is None:
-            return _broken(label, lines([*found, *more])), None
-        config = resolved
+    config, broken = _config_at(label, read, config_path)
+    if config is None:
+        return _broken(label, broken), None
     if roster or k8s_users:
         config = replace(config, roster=roster, k8s_users=k8s_users)
     if zones:
         config = replace(config, zones=zones)
+    inputs = _inputs_at(label, read, config, config_path, escapes)
+    waivers_path = str(PurePosixPath(config.waivers)) if config.waivers else None
+    waivers_raw = read(waivers_path) if waivers_path else None
+    waivers = (
+        InputFile(name="waivers", shown=waivers_path, raw=waivers_raw)
+        if waivers_raw and waivers_path
+        else None
+    )
+    checked = check(inputs, config, engine=engine, policies=policies, waivers=waivers)
+    errors = [d for d in checked.report.diagnostics if d.severity == "error" and not d.waived]
+    problems = lines(errors)
+    named = (config_path, config.roster, config.k8s_users, waivers_path)
+    sources = _sources_at(read, listing, named)
+    (profiles, data_files, template), data_problems = _tier_data(config, config_path, read, listing)
+    sources.update(data_files)
+    problems += lines(data_problems)
+    people: dict[str, Person] | None = None
+    files: dict[str, str | tuple[dict[str, Any], str]] = {}
+    docs = checked.documents
+    if "roster" in docs and "k8s_users" in docs and profiles is not None:
+        roster_data, users_data = docs["roster"].data, docs["k8s_users"].data
+        people, files = _rendered(roster_data, users_data, config, profiles, template)
+    return (
+        Snapshot(
+            label=label,
+            people=people,
+            files=files,
+            sources=sources,
+            waivers=_waivers(waivers_raw),
+            problems=tuple(problems),
+            quarantined={entry.namespace: entry.tenant for entry in config.quarantine},
+            unowned=_unowned(config, config_path, listing, files) if people is not None else (),
+        ),
+        config,
+    )
+
+
+def _config_at(
+    label: str, read: Reader, config_path: str | None
+) -> tuple[Config | None, list[str]]:
+    """The revision's tenancy.yaml resolved (the defaults without one), or why it cannot be."""
+    if config_path is None:
+        return Config(), []
+    raw = read(config_path)
+    if raw is None:
+        return None, [f"{config_path}@{label}: no such file at this revision"]
+    document, found = parse_bytes(config_path, raw)
+    resolved, more = resolve(document, PurePosixPath(config_path)) if document else (None, [])
+    if resolved is None:
+        return None, lines([*found, *more])
+    return resolved, []
+
+
+def _inputs_at(
+    label: str, read: Reader, config: Config, config_path: str | None, escapes: Escapes | None
+) -> list[InputFile]:
+    """The roster and k8s_users at the revision; one that leaves the config's folder is not
+    read, and one that is missing is a finding, as `validate` reports them."""
     inputs = []
     wanted: tuple[tuple[InputName, str | None], ...] = (
         ("roster", config.roster),
@@ -78,59 +128,48 @@ def snapshot(
         raw = read(path)
         missing = () if raw is not None else (_missing(path, label),)
         inputs.append(InputFile(name=name, shown=path, raw=raw, problems=missing))
-    waivers_path = str(PurePosixPath(config.waivers)) if config.waivers else None
-    waivers_raw = read(waivers_path) if waivers_path else None
-    waivers = (
-        InputFile(name="waivers", shown=waivers_path, raw=waivers_raw)
-        if waivers_raw and waivers_path
-        else None
-    )
-    checked = check(inputs, config, engine=engine, policies=policies, waivers=waivers)
-    errors = [d for d in checked.report.diagnostics if d.severity == "error" and not d.waived]
-    problems += lines(errors)
+    return inputs
+
+
+def _sources_at(read: Reader, listing: Lister, named: tuple[str | None, ...]) -> dict[str, str]:
+    """The texts the diff compares as "other" changes: the named input files, then every file
+    of the tracked folders."""
     sources: dict[str, str] = {}
-    for named in (config_path, config.roster, config.k8s_users, waivers_path):
-        if named:
-            raw = read(str(PurePosixPath(named)))
+    for name in named:
+        if name:
+            raw = read(str(PurePosixPath(name)))
             if raw is not None:
-                sources[str(PurePosixPath(named))] = raw.decode("utf-8", "replace")
+                sources[str(PurePosixPath(name))] = raw.decode("utf-8", "replace")
     for folder in TRACKED_FOLDERS:
         for path in listing(folder):
             raw = read(path)
             if raw is not None:
                 sources[path] = raw.decode("utf-8", "replace")
-    data, data_problems = _tier_data(config, config_path, read, listing)
-    sources.update(data[1])
-    problems += lines(data_problems)
-    people = None
-    files: dict[str, str | tuple[dict[str, Any], str]] = {}
-    docs = checked.documents
-    if "roster" in docs and "k8s_users" in docs and data[0] is not None:
-        inventory = build(docs["roster"].data, docs["k8s_users"].data, config)
-        profiles = render_profiles.with_overrides(data[0], config.render)
-        names = {
-            "roster": str(config.roster),
-            "k8s_users": str(config.k8s_users),
-            "render": data[2],
-        }
-        rendered, _ = render(inventory, profiles, sources=names, output=config.output, text=False)
-        people = access.people(inventory, rendered)
-        files = dict(rendered.files)
-        for manifest in rendered.manifests:
-            files[manifest.path] = (manifest.body, header_source(manifest.source, names))
-    return (
-        Snapshot(
-            label=label,
-            people=people,
-            files=files,
-            sources=sources,
-            waivers=_waivers(waivers_raw),
-            problems=tuple(problems),
-            quarantined={entry.namespace: entry.tenant for entry in config.quarantine},
-            unowned=_unowned(config, config_path, listing, files) if people is not None else (),
-        ),
-        config,
-    )
+    return sources
+
+
+def _rendered(
+    roster: Any,
+    k8s_users: Any,
+    config: Config,
+    profiles: render_profiles.Profiles,
+    template: str,
+) -> tuple[dict[str, Person], dict[str, str | tuple[dict[str, Any], str]]]:
+    """Each person's access and the rendered files of a revision that validated; objects are
+    left as data (written out only where the two revisions differ, see manifest_diff)."""
+    inventory = build(roster, k8s_users, config)
+    site = render_profiles.with_overrides(profiles, config.render)
+    names = {
+        "roster": str(config.roster),
+        "k8s_users": str(config.k8s_users),
+        "render": template,
+    }
+    rendered, _ = render(inventory, site, sources=names, output=config.output, text=False)
+    people = access.people(inventory, rendered)
+    files: dict[str, str | tuple[dict[str, Any], str]] = dict(rendered.files)
+    for manifest in rendered.manifests:
+        files[manifest.path] = (manifest.body, header_source(manifest.source, names))
+    return people, files
 
 
 def _unowned(

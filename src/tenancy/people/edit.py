@@ -289,9 +289,35 @@ def set_user(inputs: Inputs, key: str, change: Change) -> Edited:
     """Change a person's role, email, quota, namespaces, domains or network, in k8s_users and
     in every roster row joined to them (tier and namespaces follow the k8s_users entry)."""
     users, rows, os_users = _person(inputs, key)
+    entry = users.get(key)
+    _check_entry(key, entry, change)
     notes: list[str] = []
     new = inputs
-    entry = users.get(key)
+    owned: list[str] = []
+    lost: list[str] = []
+    moved = False
+    if isinstance(entry, dict):
+        after, notes = _edited_entry(entry, key, change)
+        before_ns = _owned_namespaces(entry)
+        owned = _owned_namespaces(after)
+        lost = [ns for ns in before_ns if ns not in owned]
+        new = _with(new, k8s_users=_put_entry(new, key, after))
+        moved = before_ns != owned
+    # Rows follow the entry's namespaces only when this change moves them (or sets the
+    # role), so an unrelated edit (email, quota) leaves each row as it is written.
+    follow = entry is not None and (moved or bool(change.role))
+    for os_user in os_users:
+        new = _follow_row(new, os_user, rows[os_user], change.role, owned, follow=follow)
+    if lost:
+        reason = f"removed from {key} on {change.today}"
+        new, more = _quarantine(new, key, lost, change.today, reason, enabled=change.quarantine)
+        notes += more
+    return Edited(inputs=new, notes=tuple(notes))
+
+
+def _check_entry(key: str, entry: Any, change: Change) -> None:
+    """A roster-only person can change only their role (nothing k8s_users alone holds), and
+    an entry must be a mapping."""
     k8s_only = (
         change.email,
         change.quota,
@@ -311,70 +337,82 @@ def set_user(inputs: Inputs, key: str, change: Change) -> Edited:
             )
     elif not isinstance(entry, dict):
         raise EditError(f"the k8s_users entry of {key} is not a mapping")
-    owned: list[str] = []
-    lost: list[str] = []
-    moved = False
-    if isinstance(entry, dict):
-        after = copy.deepcopy(entry)
-        if change.role:
-            after["role"] = change.role
-        if change.email:
-            after["email"] = change.email
-        _set_list(
-            after,
-            "namespaces",
-            change.namespaces,
-            change.add_namespaces,
-            change.remove_namespaces,
-            key,
-        )
-        _set_list(after, "domains", change.domains, change.add_domains, change.remove_domains, key)
-        if change.network is not None:
-            _put_list(after, "network", list(change.network))
-        if change.quota:
-            quota = dict(after.get("quota") or {})
-            for name, value in change.quota.items():
-                if value is None:
-                    if name not in quota:
-                        notes.append(f"{key} has no quota {name} to remove")
-                    quota.pop(name, None)
-                else:
-                    quota[name] = value
-            if quota:
-                after["quota"] = quota
-            else:
-                after.pop("quota", None)
-        if entry.get("role") == OWNER and after.get("role") != OWNER:
-            dropped = [name for name in OWNER_ONLY if name in after]
-            for name in dropped:
-                del after[name]
-            if dropped:
-                notes.append(
-                    f"{key} is no longer a namespace-owner: {', '.join(dropped)} removed "
-                    "(only namespace-owners have them)"
-                )
-        before_ns = list(entry.get("namespaces") or []) if entry.get("role") == OWNER else []
-        owned = list(after.get("namespaces") or []) if after.get("role") == OWNER else []
-        lost = [ns for ns in before_ns if ns not in owned]
-        new = _with(new, k8s_users=_put_entry(new, key, after))
-        moved = before_ns != owned
-    for os_user in os_users:
-        row = rows[os_user]
-        if not isinstance(row, dict):
-            continue
-        updated = dict(row)
-        if change.role:
-            updated["tier"] = change.role
-        if updated.get("tier") == OWNER and entry is not None and (moved or change.role):
-            updated["namespaces"] = owned
-        elif updated.get("tier") != OWNER:
-            updated.pop("namespaces", None)
-        new = _with(new, roster=yaml_edit.assign(_roster(new), ["users", os_user], updated))
-    if lost:
-        reason = f"removed from {key} on {change.today}"
-        new, more = _quarantine(new, key, lost, change.today, reason, enabled=change.quarantine)
-        notes += more
-    return Edited(inputs=new, notes=tuple(notes))
+
+
+def _edited_entry(
+    entry: dict[str, Any], key: str, change: Change
+) -> tuple[dict[str, Any], list[str]]:
+    """The k8s_users entry with `change` made (a copy), and notes for the reader."""
+    after = copy.deepcopy(entry)
+    if change.role:
+        after["role"] = change.role
+    if change.email:
+        after["email"] = change.email
+    _set_list(
+        after,
+        "namespaces",
+        change.namespaces,
+        change.add_namespaces,
+        change.remove_namespaces,
+        key,
+    )
+    _set_list(after, "domains", change.domains, change.add_domains, change.remove_domains, key)
+    if change.network is not None:
+        _put_list(after, "network", list(change.network))
+    notes: list[str] = []
+    if change.quota:
+        quota, notes = _edited_quota(after.get("quota") or {}, change.quota, key)
+        if quota:
+            after["quota"] = quota
+        else:
+            after.pop("quota", None)
+    if entry.get("role") == OWNER and after.get("role") != OWNER:
+        dropped = [name for name in OWNER_ONLY if name in after]
+        for name in dropped:
+            del after[name]
+        if dropped:
+            notes.append(
+                f"{key} is no longer a namespace-owner: {', '.join(dropped)} removed "
+                "(only namespace-owners have them)"
+            )
+    return after, notes
+
+
+def _edited_quota(
+    quota: Mapping[str, str], changes: Mapping[str, str | None], key: str
+) -> tuple[dict[str, str], list[str]]:
+    """The quota with each key set, or removed (None), and a note per key it did not have."""
+    notes: list[str] = []
+    edited = dict(quota)
+    for name, value in changes.items():
+        if value is None:
+            if name not in edited:
+                notes.append(f"{key} has no quota {name} to remove")
+            edited.pop(name, None)
+        else:
+            edited[name] = value
+    return edited, notes
+
+
+def _owned_namespaces(entry: Mapping[str, Any]) -> list[str]:
+    """The namespaces a k8s_users entry owns: only a namespace-owner's count."""
+    return list(entry.get("namespaces") or []) if entry.get("role") == OWNER else []
+
+
+def _follow_row(
+    inputs: Inputs, os_user: str, row: Any, role: str | None, owned: list[str], *, follow: bool
+) -> Inputs:
+    """A roster row joined to the person, its tier and namespaces following the entry."""
+    if not isinstance(row, dict):
+        return inputs
+    updated = dict(row)
+    if role:
+        updated["tier"] = role
+    if updated.get("tier") == OWNER and follow:
+        updated["namespaces"] = owned
+    elif updated.get("tier") != OWNER:
+        updated.pop("namespaces", None)
+    return _with(inputs, roster=yaml_edit.assign(_roster(inputs), ["users", os_user], updated))
 
 
 def _set_list(

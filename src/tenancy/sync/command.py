@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # the plan module imports the renderer: loaded only by plan a
     from tenancy.render.plan import Rendered
     from tenancy.render.plan.profiles import Profiles
     from tenancy.sync.plan import Change, Plan, State
+    from tenancy.sync.vault import Session
+    from tenancy.sync.vault import Snapshot as VaultSnapshot
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "conflict": "!"}
 
@@ -400,7 +402,7 @@ def render_vault_layer(
 def run_plan(params: PlanParams) -> ExitCode:
     """`vault plan` (apply=False) and `vault apply` (apply=True)."""
     from tenancy.sync import vault
-    from tenancy.sync.plan import exposing, fingerprint, invalid_names, plan
+    from tenancy.sync.plan import fingerprint, plan
 
     # Address and token are checked before the (slower) validate and render.
     vault.connection_from_env(params.vault.address, vault.environment())
@@ -410,6 +412,40 @@ def run_plan(params: PlanParams) -> ExitCode:
     if wanted is None or config is None:
         return code
     settings = vault_settings(config, params.vault)
+    refused = _refuse_to_plan(wanted, config, settings, stale, params.format)
+    if refused is not None:
+        return refused
+    session = connect(settings, params.vault)
+    snapshot = vault.observe(session, wanted, settings)
+    result = plan(
+        wanted,
+        snapshot.observed,
+        allow_delete=bool(options["allow_delete"]),
+        adopt=bool(options["adopt"]),
+        allow_cascade=tuple(options["allow_cascade"]),
+    )
+    digest = fingerprint(wanted, snapshot.observed, {**options, "address": session.address})
+    observed_calls = dict(session.adapter.counts)
+    if saved is not None and saved["fingerprint"] != digest:
+        return _plan_file_outdated(params.plan_file)
+    if not params.apply:
+        return _show_plan(result, params, options, digest, session)
+    if params.interactive and saved is None and not params.yes and result.runnable:
+        _print_plan(result, "text", applied=None)
+        if not _confirm(f"Apply {len(result.runnable)} change(s) to {session.address}?"):
+            say("vault apply: nothing applied", err=True)
+            return ExitCode.FINDINGS
+    return _apply_plan(session, result, snapshot, settings, params.format, observed_calls)
+
+
+def _refuse_to_plan(
+    wanted: State, config: Config, settings: VaultSettings, stale: list[Diagnostic], fmt: str
+) -> ExitCode | None:
+    """The findings that stop a plan before the server is read (None: none): rendered
+    policies that could rewrite tenancy's ownership index, names Vault would not keep as
+    given, and a rendered tree that is not what the inputs render now."""
+    from tenancy.sync.plan import exposing, invalid_names
+
     exposed = exposing(wanted, settings.index_data_path)
     where = Location(config.path or "tenancy.yaml")
     if exposed:
@@ -427,7 +463,7 @@ def run_plan(params: PlanParams) -> ExitCode:
                     source="vault",
                 )
             ],
-            params.format,
+            fmt,
             "refusing to plan: a tenant could rewrite what tenancy believes it owns",
         )
     bad_names = [
@@ -442,60 +478,63 @@ def run_plan(params: PlanParams) -> ExitCode:
         for _, why in invalid_names(wanted)
     ]
     if bad_names:
-        return _findings(bad_names, params.format, "refusing to plan: names Vault cannot hold")
+        return _findings(bad_names, fmt, "refusing to plan: names Vault cannot hold")
     if stale:
         return _findings(
             stale,
-            params.format,
+            fmt,
             "the rendered tree is not current: run `tenancy render` first (nothing was planned "
             "or applied; Vault gets only what was rendered)",
         )
-    session = connect(settings, params.vault)
-    snapshot = vault.observe(session, wanted, settings)
-    result = plan(
-        wanted,
-        snapshot.observed,
-        allow_delete=bool(options["allow_delete"]),
-        adopt=bool(options["adopt"]),
-        allow_cascade=tuple(options["allow_cascade"]),
+    return None
+
+
+def _plan_file_outdated(plan_file: Path | None) -> ExitCode:
+    """A saved plan made from another server, tree or index than now: nothing is applied."""
+    say(
+        f"tenancy vault: the plan in {plan_file} no longer matches: the server, the "
+        "rendered tree or tenancy's index changed since it was made. Nothing was applied; "
+        f"run `tenancy vault plan --out {plan_file}` again and review it",
+        err=True,
     )
-    digest = fingerprint(wanted, snapshot.observed, {**options, "address": session.address})
-    observed_calls = dict(session.adapter.counts)
-    if saved is not None and saved["fingerprint"] != digest:
+    say(f"the plan in {plan_file} no longer matches; nothing was applied")
+    return ExitCode.FINDINGS
+
+
+def _show_plan(
+    result: Plan, params: PlanParams, options: dict[str, Any], digest: str, session: Session
+) -> ExitCode:
+    """`vault plan`: print the plan and the calls that observed the server, and save it when
+    asked."""
+    _print_plan(result, params.format, applied=None)
+    _calls("plan", session.adapter.counts, session.address)
+    if params.out is not None:
+        _write_plan_file(params.out, result, options, digest, session.address)
         say(
-            f"tenancy vault: the plan in {params.plan_file} no longer matches: the server, the "
-            "rendered tree or tenancy's index changed since it was made. Nothing was applied; "
-            f"run `tenancy vault plan --out {params.plan_file}` again and review it",
+            f"vault plan: saved to {params.out}; `tenancy vault apply {params.out}` "
+            "applies exactly this plan",
             err=True,
         )
-        say(f"the plan in {params.plan_file} no longer matches; nothing was applied")
+    if result.blocked or (params.exit_code and result.changes):
         return ExitCode.FINDINGS
-    if not params.apply:
-        _print_plan(result, params.format, applied=None)
-        _calls("plan", session.adapter.counts, session.address)
-        if params.out is not None:
-            _write_plan_file(params.out, result, options, digest, session.address)
-            say(
-                f"vault plan: saved to {params.out}; `tenancy vault apply {params.out}` "
-                "applies exactly this plan",
-                err=True,
-            )
-        if result.blocked or (params.exit_code and result.changes):
-            return ExitCode.FINDINGS
-        return ExitCode.OK
-    if params.interactive and saved is None and not params.yes and result.runnable:
-        _print_plan(result, "text", applied=None)
-        if not _confirm(f"Apply {len(result.runnable)} change(s) to {session.address}?"):
-            say("vault apply: nothing applied", err=True)
-            return ExitCode.FINDINGS
-    progress = None
-    if params.format != "json":
+    return ExitCode.OK
 
-        def progress(change: Change) -> None:
-            say(f"{_past(change)} {change.kind} {change.name}")
 
+def _apply_plan(
+    session: Session,
+    result: Plan,
+    snapshot: VaultSnapshot,
+    settings: VaultSettings,
+    fmt: str,
+    observed_calls: dict[str, int],
+) -> ExitCode:
+    """`vault apply`: carry out the plan, say what was and was not applied, and count the
+    calls that observed the server apart from the ones that wrote to it."""
+    from tenancy.sync import vault
+
+    progress = _say_applied if fmt != "json" else None
     applied = vault.apply(session, result, snapshot, settings, progress=progress)
-    if params.format == "json":
+    if fmt == "json":
         _print_plan(result, "json", applied={c.key for c in applied.done})
     else:
         for change in applied.skipped:
@@ -513,6 +552,10 @@ def run_plan(params: PlanParams) -> ExitCode:
     _calls("plan", observed_calls, session.address)
     _calls("apply", writes, session.address)
     return ExitCode.FINDINGS if applied.skipped else ExitCode.OK
+
+
+def _say_applied(change: Change) -> None:
+    say(f"{_past(change)} {change.kind} {change.name}")
 
 
 PLAN_FILE_KIND = "tenancy-vault-plan"

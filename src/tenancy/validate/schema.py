@@ -192,20 +192,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
     custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
 
     if keyword == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = (
-            sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
-        )
-        for key in _unexpected_keys(error):
-            close = _close(key, allowed)
-            hint = f"did you mean {close[0]!r}?" if close else _allowed_hint(allowed)
-            yield _make(
-                document,
-                [*path, key],
-                "key",
-                "schema-unknown-field",
-                f"unknown field {clip(repr(key))} in {where}",
-                hint,
-            )
+        yield from _unknown_fields(document, error, path, where)
         return
     if keyword == "required":
         missing = (
@@ -236,9 +223,33 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
         )
         return
 
-    value = error.instance
+    message, hint = _value_message(keyword, error.instance, error.validator_value, where, custom)
+    yield _make(document, path, "value", f"schema-{_kebab(keyword)}", message, hint)
+
+
+def _unknown_fields(
+    document: Document, error: ValidationError, path: list[Any], where: str
+) -> Iterator[Diagnostic]:
+    """One diagnostic per undeclared key, on the key, with the closest declared one."""
+    allowed = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+    for key in _unexpected_keys(error):
+        close = _close(key, allowed)
+        hint = f"did you mean {close[0]!r}?" if close else _allowed_hint(allowed)
+        yield _make(
+            document,
+            [*path, key],
+            "key",
+            "schema-unknown-field",
+            f"unknown field {clip(repr(key))} in {where}",
+            hint,
+        )
+
+
+def _value_message(
+    keyword: str, value: Any, expected: Any, where: str, custom: str | None
+) -> tuple[str, str | None]:
+    """The message and hint for a value that breaks `keyword`, quoting the value clipped."""
     shown = _show(value)
-    expected: Any = error.validator_value
     hint = None
     if keyword == "enum":
         options = ", ".join(str(v) for v in expected)
@@ -268,7 +279,7 @@ def _diagnose(document: Document, error: ValidationError) -> Iterator[Diagnostic
         message = f"{where} must not be empty"
     else:  # jsonschema's own message may quote the whole value: name the rule instead
         message = f"{where} {shown} does not satisfy {keyword!r}"
-    yield _make(document, path, "value", f"schema-{_kebab(keyword)}", message, hint)
+    return message, hint
 
 
 def _make(
