@@ -267,11 +267,7 @@ def desired(rendered: Rendered) -> State:
     Policy names are the review files' (`vault/policies/<name>.hcl`, the names entities refer
     to); the operator resource's metadata.name is the same name with `_` made `-`.
     """
-    review: dict[str, tuple[str, str]] = {}
-    for path, text in rendered.files.items():
-        if path.startswith("vault/policies/") and path.endswith(".hcl"):
-            stem = path.removeprefix("vault/policies/").removesuffix(".hcl")
-            review[stem.replace("_", "-")] = (stem, text)
+    review = _review_policies(rendered.files)
     objects: list[VaultObject] = []
     for manifest in rendered.manifests:
         body = manifest.body
@@ -286,35 +282,9 @@ def desired(rendered: Rendered) -> State:
                 Policy(name=stem if review_text == text else name, rules=hcl.parse(text), text=text)
             )
         elif manifest.kind == "KubernetesAuthEngineRole":
-            objects.append(
-                AuthRole(
-                    mount=str(spec["path"]),
-                    role=str(spec.get("name") or name),
-                    bound_service_account_names=tuple(sorted(spec["targetServiceAccounts"])),
-                    bound_service_account_namespaces=tuple(
-                        sorted(spec["targetNamespaces"]["targetNamespaces"])
-                    ),
-                    audience=str(spec.get("audience", "")),
-                    policies=tuple(sorted(spec.get("policies", ()))),
-                    token_ttl=seconds(spec.get("tokenTTL", 0)),
-                    token_max_ttl=seconds(spec.get("tokenMaxTTL", 0)),
-                )
-            )
+            objects.append(_desired_auth_role(name, spec))
         elif manifest.kind == "KubernetesSecretEngineRole":
-            objects.append(
-                SecretRole(
-                    mount=str(spec["path"]),
-                    role=str(spec.get("name") or name),
-                    allowed_kubernetes_namespaces=tuple(
-                        sorted(spec.get("allowedKubernetesNamespaces", ()))
-                    ),
-                    kubernetes_role_name=str(spec.get("kubernetesRoleName", "")),
-                    kubernetes_role_type=str(spec.get("kubernetesRoleType", "Role")),
-                    # The CRD's durations are strings (`1800s`): Vault answers seconds.
-                    token_default_ttl=seconds(spec.get("defaultTTL", 0)),
-                    token_max_ttl=seconds(spec.get("maxTTL", 0)),
-                )
-            )
+            objects.append(_desired_secret_role(name, spec))
         elif manifest.kind == "Entity":
             objects.append(
                 Entity(
@@ -341,6 +311,44 @@ def desired(rendered: Rendered) -> State:
                 )
             )
     return State.of(objects)
+
+
+def _review_policies(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The review files' policies by their operator resource's name: (policy name, text)."""
+    review: dict[str, tuple[str, str]] = {}
+    for path, text in files.items():
+        if path.startswith("vault/policies/") and path.endswith(".hcl"):
+            stem = path.removeprefix("vault/policies/").removesuffix(".hcl")
+            review[stem.replace("_", "-")] = (stem, text)
+    return review
+
+
+def _desired_auth_role(name: str, spec: Mapping[str, Any]) -> AuthRole:
+    return AuthRole(
+        mount=str(spec["path"]),
+        role=str(spec.get("name") or name),
+        bound_service_account_names=tuple(sorted(spec["targetServiceAccounts"])),
+        bound_service_account_namespaces=tuple(
+            sorted(spec["targetNamespaces"]["targetNamespaces"])
+        ),
+        audience=str(spec.get("audience", "")),
+        policies=tuple(sorted(spec.get("policies", ()))),
+        token_ttl=seconds(spec.get("tokenTTL", 0)),
+        token_max_ttl=seconds(spec.get("tokenMaxTTL", 0)),
+    )
+
+
+def _desired_secret_role(name: str, spec: Mapping[str, Any]) -> SecretRole:
+    return SecretRole(
+        mount=str(spec["path"]),
+        role=str(spec.get("name") or name),
+        allowed_kubernetes_namespaces=tuple(sorted(spec.get("allowedKubernetesNamespaces", ()))),
+        kubernetes_role_name=str(spec.get("kubernetesRoleName", "")),
+        kubernetes_role_type=str(spec.get("kubernetesRoleType", "Role")),
+        # The CRD's durations are strings (`1800s`): Vault answers seconds.
+        token_default_ttl=seconds(spec.get("defaultTTL", 0)),
+        token_max_ttl=seconds(spec.get("maxTTL", 0)),
+    )
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -410,78 +418,99 @@ def plan(
     allow_cascade: Iterable[str] = (),
 ) -> Plan:
     """What to create, update, delete or report as a conflict so the server matches `desired`."""
-    cascade_ok = frozenset(allow_cascade)
     renames = _renames(desired, observed)
     renamed_from = set(renames.values())
     reversible: list[Change] = []
-    deletes: list[Change] = []
     for key in sorted(desired.objects, key=_order):
         want = desired.objects[key]
         have = observed.objects.get(key)
-        owned = key in observed.owned
         if have is None and key in renames:
-            old = renames[key]
-            before = observed.objects[old]
-            detail, _ = _difference(before, want)
-            reversible.append(
-                Change(
-                    action="update",
-                    kind=key[0],
-                    name=key[1],
-                    before=before,
-                    after=want,
-                    detail=(f"rename in place: {old[1]} -> {key[1]}", *detail),
-                    owned=True,
-                    previous=old[1],
-                )
-            )
-            continue
-        if have is None:
-            detail, paths = _difference(None, want)
-            taken = _alias_slot_taken(want, observed, renamed_from)
-            reversible.append(
-                Change(
-                    action="conflict" if taken else "create",
-                    kind=key[0],
-                    name=key[1],
-                    before=None,
-                    after=want,
-                    detail=detail,
-                    paths=paths,
-                    owned=owned and not taken,
-                    blocked=taken,
-                )
-            )
-            continue
-        if owned and have == want:
-            continue
-        detail, paths = _difference(have, want)
-        if owned:
-            action: Action = "update"
-            blocked = None
-        elif adopt:
-            action, blocked = "update", None
-            detail = ("adopt: tenancy takes ownership of this existing object", *detail)
+            reversible.append(_rename(key, renames[key], want, observed))
+        elif have is None:
+            reversible.append(_create(key, want, observed, renamed_from))
         else:
-            action = "conflict"
-            blocked = "exists on the server and is not managed by tenancy (--adopt takes it over)"
-        reversible.append(
-            Change(
-                action=action,
-                kind=key[0],
-                name=key[1],
-                before=have,
-                after=want,
-                detail=detail,
-                paths=paths,
-                owned=owned,
-                adopt=not owned and adopt,
-                blocked=blocked,
-            )
-        )
+            change = _update(key, want, have, owned=key in observed.owned, adopt=adopt)
+            if change is not None:
+                reversible.append(change)
     reversible = _block_attached(reversible)
-    forget = set()
     leaving = frozenset(observed.owned - desired.objects.keys() - renamed_from)
+    deletes, forget = _deletes(
+        observed, leaving, allow_delete=allow_delete, cascade_ok=frozenset(allow_cascade)
+    )
+    return Plan(changes=(*reversible, *deletes), forget=forget)
+
+
+def _rename(key: Key, old: Key, want: VaultObject, observed: Observed) -> Change:
+    """A rendered alias that takes over tenancy's alias `old` of the same entity and mount."""
+    before = observed.objects[old]
+    detail, _ = _difference(before, want)
+    return Change(
+        action="update",
+        kind=key[0],
+        name=key[1],
+        before=before,
+        after=want,
+        detail=(f"rename in place: {old[1]} -> {key[1]}", *detail),
+        owned=True,
+        previous=old[1],
+    )
+
+
+def _create(key: Key, want: VaultObject, observed: Observed, renamed_from: set[Key]) -> Change:
+    """A rendered object the server does not hold: created, unless its alias slot is taken."""
+    detail, paths = _difference(None, want)
+    taken = _alias_slot_taken(want, observed, renamed_from)
+    return Change(
+        action="conflict" if taken else "create",
+        kind=key[0],
+        name=key[1],
+        before=None,
+        after=want,
+        detail=detail,
+        paths=paths,
+        owned=key in observed.owned and not taken,
+        blocked=taken,
+    )
+
+
+def _update(
+    key: Key, want: VaultObject, have: VaultObject, *, owned: bool, adopt: bool
+) -> Change | None:
+    """A rendered object the server holds: nothing when tenancy owns it as rendered, else an
+    update of an owned (or adopted) object, or a conflict over one tenancy does not own."""
+    if owned and have == want:
+        return None
+    detail, paths = _difference(have, want)
+    if owned:
+        action: Action = "update"
+        blocked = None
+    elif adopt:
+        action, blocked = "update", None
+        detail = ("adopt: tenancy takes ownership of this existing object", *detail)
+    else:
+        action = "conflict"
+        blocked = "exists on the server and is not managed by tenancy (--adopt takes it over)"
+    return Change(
+        action=action,
+        kind=key[0],
+        name=key[1],
+        before=have,
+        after=want,
+        detail=detail,
+        paths=paths,
+        owned=owned,
+        adopt=not owned and adopt,
+        blocked=blocked,
+    )
+
+
+def _deletes(
+    observed: Observed, leaving: frozenset[Key], *, allow_delete: bool, cascade_ok: frozenset[str]
+) -> tuple[list[Change], frozenset[Key]]:
+    """The deletes of the owned objects no longer rendered (in reverse apply order), and the
+    index entries of those already gone from the server."""
+    deletes: list[Change] = []
+    forget = set()
     for key in sorted(leaving, key=_order, reverse=True):
         have = observed.objects.get(key)
         if have is None:
@@ -510,7 +539,7 @@ def plan(
                 blocked="; ".join(reasons) or None,
             )
         )
-    return Plan(changes=(*reversible, *deletes), forget=frozenset(forget))
+    return deletes, frozenset(forget)
 
 
 def _order(key: Key) -> tuple[int, str]:

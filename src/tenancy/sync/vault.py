@@ -469,9 +469,53 @@ def _owned_ids(index: Index, kind: Kind) -> dict[str, str]:
     return {k.removeprefix(prefix): v for k, v in index.fields.items() if k.startswith(prefix)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What `observe` found of one identity kind: the objects by the key they are planned
+    under, their server IDs, those tenancy owns, and the index fields whose objects are gone."""
+
+    objects: dict[Key, VaultObject]
+    ids: dict[Key, str]
+    owned: set[Key]
+    stale: set[str]
+
+
 def observe(session: Session, desired: State, settings: VaultSettings) -> Snapshot:
     """Read the rendered and owned objects (nothing else) and the ownership index."""
     mounts = auth_mounts(session)
+    _require_mounts(session, desired, mounts)
+    index = read_index(session, settings)
+    owned: set[Key] = set()
+    for kind in ("policy", "auth-role", "secret-role"):
+        owned.update((kind, name) for name in _owned_ids(index, kind))
+    named = _read_named(session, set(desired.objects) | owned)
+    owned_entities = _owned_ids(index, "entity")
+    owned_aliases = _owned_ids(index, "entity-alias")
+    entity_names, all_aliases = _list_identities(session, desired, owned_entities, owned_aliases)
+    entity_keys = _entity_keys(entity_names, owned_entities, _names(desired.objects, "entity"))
+    entities, group_names = _read_entities(
+        session, entity_keys, owned_entities, entity_names, all_aliases
+    )
+    aliases = _match_aliases(desired, all_aliases, owned_aliases, entity_names, entity_keys)
+    groups = _read_groups(session, desired, _owned_ids(index, "group"), group_names)
+    return Snapshot(
+        observed=Observed(
+            objects={**named, **entities.objects, **aliases.objects, **groups.objects},
+            owned=frozenset(owned | entities.owned | aliases.owned | groups.owned),
+            ids={**entities.ids, **aliases.ids, **groups.ids},
+        ),
+        accessors={mount: accessor for mount, (accessor, _) in mounts.items()},
+        index=index,
+        stale=frozenset(entities.stale | aliases.stale | groups.stale),
+        alias_ids=frozenset(all_aliases),
+    )
+
+
+def _require_mounts(
+    session: Session, desired: State, mounts: Mapping[str, tuple[str, str]]
+) -> None:
+    """Refuse to go on when a mount the rendered objects live on is missing: enabling one is
+    a platform decision (see the module docstring), so the message says how instead."""
     needed = desired.mounts("auth-role") | desired.mounts("entity-alias")
     missing = sorted(needed - mounts.keys())
     if missing:
@@ -491,16 +535,11 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
                 f"{', '.join(absent)}. tenancy does not enable secrets engines; enable and "
                 f"configure them first ({hints})"
             )
-    index = read_index(session, settings)
+
+
+def _read_named(session: Session, candidates: set[Key]) -> dict[Key, VaultObject]:
+    """The policies, auth roles and secrets-engine roles among `candidates` that exist."""
     objects: dict[Key, VaultObject] = {}
-    ids: dict[Key, str] = {}
-    owned: set[Key] = set()
-    stale: set[str] = set()
-
-    for kind in ("policy", "auth-role", "secret-role"):
-        owned.update((kind, name) for name in _owned_ids(index, kind))
-    candidates = set(desired.objects) | owned
-
     policies = _names(candidates, "policy")
     if policies:
         existing = set(session.list("sys/policies/acl").get("keys") or ())
@@ -526,15 +565,19 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
             data = session.read(f"{mount}/roles/{_q(role)}")
             if data is not None:
                 objects[("secret-role", f"{mount}/{role}")] = _secret_role(mount, role, data)
+    return objects
 
-    owned_entities = _owned_ids(index, "entity")
-    owned_aliases = _owned_ids(index, "entity-alias")
-    owned_groups = _owned_ids(index, "group")
+
+def _list_identities(
+    session: Session,
+    desired: State,
+    owned_entities: Mapping[str, str],
+    owned_aliases: Mapping[str, str],
+) -> tuple[dict[str, str], dict[str, Mapping[str, Any]]]:
+    """Every entity's name by ID and every alias by ID, each from one LIST, made only when
+    rendered or owned identity objects need it."""
     wanted_entities = _names(desired.objects, "entity")
     wanted_aliases = _names(desired.objects, "entity-alias")
-    wanted_groups = _names(desired.objects, "group")
-    alias_ids: set[str] = set()
-
     entity_names: dict[str, str] = {}
     if wanted_entities or wanted_aliases or owned_entities or owned_aliases:
         info = session.list("identity/entity/id").get("key_info") or {}
@@ -542,44 +585,76 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
     all_aliases: dict[str, Mapping[str, Any]] = {}
     if entity_names or wanted_aliases or owned_aliases:
         all_aliases = session.list("identity/entity-alias/id").get("key_info") or {}
-    alias_ids = set(all_aliases)
+    return entity_names, all_aliases
+
+
+def _entity_keys(
+    entity_names: Mapping[str, str], owned_entities: Mapping[str, str], wanted: set[str]
+) -> dict[str, str]:
+    """Entity ID -> the name it is planned under, for the entities rendered or owned: a
+    rendered name matches the server's without case; an owned ID is tenancy's."""
+    wanted_fold = {name.casefold(): name for name in wanted}
+    entity_keys: dict[str, str] = {}
+    for eid, name in entity_names.items():
+        if eid in owned_entities:
+            entity_keys[eid] = wanted_fold.get(name.casefold(), name)
+        elif name.casefold() in wanted_fold:
+            entity_keys[eid] = wanted_fold[name.casefold()]
+    return entity_keys
+
+
+def _read_entities(
+    session: Session,
+    entity_keys: Mapping[str, str],
+    owned_entities: Mapping[str, str],
+    entity_names: Mapping[str, str],
+    all_aliases: Mapping[str, Mapping[str, Any]],
+) -> tuple[_Found, dict[str, str] | None]:
+    """Each entity of `entity_keys`, read once, with its aliases and groups (what a delete
+    cascades to); and every group's name by ID, when an entity's groups needed the LIST."""
     by_entity: dict[str, list[tuple[str, str]]] = {}
     for value in all_aliases.values():
         by_entity.setdefault(str(value.get("canonical_id", "")), []).append(
             (_mount_of(value), str(value.get("name", "")))
         )
-
-    # Entities: a rendered name matches the server's without case; an owned ID is tenancy's.
-    wanted_fold = {name.casefold(): name for name in wanted_entities}
-    entity_keys: dict[str, str] = {}  # entity ID -> the name it is planned under
-    for eid, name in entity_names.items():
-        if eid in owned_entities:
-            entity_keys[eid] = wanted_fold.get(name.casefold(), name)
-            owned.add(("entity", entity_keys[eid]))
-        elif name.casefold() in wanted_fold:
-            entity_keys[eid] = wanted_fold[name.casefold()]
-    stale.update(field_name("entity", e) for e in owned_entities if e not in entity_names)
+    objects: dict[Key, VaultObject] = {}
+    ids: dict[Key, str] = {}
+    unread: set[Key] = set()
     group_names: dict[str, str] | None = None
     for eid, key_name in sorted(entity_keys.items(), key=lambda item: item[1]):
         data = session.read(f"identity/entity/id/{_q(eid)}")
         if data is None:
-            owned.discard(("entity", key_name))
+            unread.add(("entity", key_name))
             continue
         direct = _strings(data.get("direct_group_ids"))
         if direct and group_names is None:
             group_names = _group_names(session)
-        entity = Entity(
+        objects[("entity", key_name)] = Entity(
             name=str(data.get("name", key_name)),
             policies=_strings(data.get("policies")),
             metadata=_pairs(data.get("metadata")),
             aliases=tuple(sorted(by_entity.get(eid, ()))),
             groups=tuple(sorted((group_names or {}).get(g, g) for g in direct)),
         )
-        objects[("entity", key_name)] = entity
         ids[("entity", key_name)] = eid
+    owned: set[Key] = {("entity", key) for eid, key in entity_keys.items() if eid in owned_entities}
+    stale = {field_name("entity", e) for e in owned_entities if e not in entity_names}
+    # An entity gone between the LIST and its read is not owned (the index keeps its field).
+    return _Found(objects, ids, owned - unread, stale), group_names
 
-    # Aliases: by (mount, name without case) as Vault tells them apart; owned by ID+accessor.
-    accessor_of = {mount: accessor for mount, (accessor, _) in mounts.items()}
+
+def _match_aliases(
+    desired: State,
+    all_aliases: Mapping[str, Mapping[str, Any]],
+    owned_aliases: Mapping[str, str],
+    entity_names: Mapping[str, str],
+    entity_keys: Mapping[str, str],
+) -> _Found:
+    """The aliases rendered or owned, from the LIST alone: matched by (mount, name without
+    case) as Vault tells them apart; owned by ID and mount accessor."""
+    objects: dict[Key, VaultObject] = {}
+    ids: dict[Key, str] = {}
+    owned: set[Key] = set()
     wanted_alias_fold: dict[tuple[str, str], str] = {}
     for key, obj in desired.objects.items():
         if isinstance(obj, EntityAlias):
@@ -603,41 +678,50 @@ def observe(session: Session, desired: State, settings: VaultSettings) -> Snapsh
         ids[("entity-alias", key_name)] = alias_id
         if mine:
             owned.add(("entity-alias", key_name))
-    stale.update(
+    stale = {
         field_name("entity-alias", a)
         for a, kept in owned_aliases.items()
         if a not in all_aliases or _record_accessor(kept) != all_aliases[a].get("mount_accessor")
-    )
+    }
+    return _Found(objects, ids, owned, stale)
 
-    if wanted_groups or owned_groups:
-        names = group_names if group_names is not None else _group_names(session)
-        wanted_group_fold = {name.casefold(): name for name in wanted_groups}
-        for gid, name in sorted(names.items()):
-            wanted_group = wanted_group_fold.get(name.casefold())
-            mine = gid in owned_groups
-            if wanted_group is None and not mine:
-                continue
-            key_name = wanted_group or name
-            data = session.read(f"identity/group/id/{_q(gid)}")
-            if data is None:
-                continue
-            objects[("group", key_name)] = Group(
-                name=str(data.get("name", name)),
-                type=str(data.get("type", "internal")),
-                policies=_strings(data.get("policies")),
-                metadata=_pairs(data.get("metadata")),
-            )
-            ids[("group", key_name)] = gid
-            if mine:
-                owned.add(("group", key_name))
-        stale.update(field_name("group", g) for g in owned_groups if g not in names)
-    return Snapshot(
-        observed=Observed(objects=objects, owned=frozenset(owned), ids=ids),
-        accessors=accessor_of,
-        index=index,
-        stale=frozenset(stale),
-        alias_ids=frozenset(alias_ids),
-    )
+
+def _read_groups(
+    session: Session,
+    desired: State,
+    owned_groups: Mapping[str, str],
+    group_names: dict[str, str] | None,
+) -> _Found:
+    """The groups rendered (by name without case) or owned (by ID), each read once; the LIST
+    of names is `group_names` when reading the entities already made it."""
+    wanted_groups = _names(desired.objects, "group")
+    if not (wanted_groups or owned_groups):
+        return _Found({}, {}, set(), set())
+    objects: dict[Key, VaultObject] = {}
+    ids: dict[Key, str] = {}
+    owned: set[Key] = set()
+    names = group_names if group_names is not None else _group_names(session)
+    wanted_group_fold = {name.casefold(): name for name in wanted_groups}
+    for gid, name in sorted(names.items()):
+        wanted_group = wanted_group_fold.get(name.casefold())
+        mine = gid in owned_groups
+        if wanted_group is None and not mine:
+            continue
+        key_name = wanted_group or name
+        data = session.read(f"identity/group/id/{_q(gid)}")
+        if data is None:
+            continue
+        objects[("group", key_name)] = Group(
+            name=str(data.get("name", name)),
+            type=str(data.get("type", "internal")),
+            policies=_strings(data.get("policies")),
+            metadata=_pairs(data.get("metadata")),
+        )
+        ids[("group", key_name)] = gid
+        if mine:
+            owned.add(("group", key_name))
+    stale = {field_name("group", g) for g in owned_groups if g not in names}
+    return _Found(objects, ids, owned, stale)
 
 
 def _mount_of(value: Mapping[str, Any]) -> str:

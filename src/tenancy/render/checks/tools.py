@@ -364,36 +364,13 @@ def start_kustomize(
     store = cache or memo.Cache(None)
     done = Pending(kind="kustomize", store=store, output=output)
     if listed is None:
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        listed = {
-            path.rsplit("/", 1)[0]: tuple(
-                (yaml.load(text, Loader=loader) or {}).get("resources") or ()
-            )
-            for path, text in files.items()
-            if path.endswith("/kustomization.yaml")
-        }
+        listed = _read_listed(files)
     if not listed:
         return done
     problems = _structure(listed, files, output)
-    # The objects are what the kustomizations list that is not a folder of their own.
-    objects = sum(1 for f, entries in listed.items() for e in entries if f"{f}/{e}" not in listed)
-    if objects <= WHOLE_BUILD_LIMIT:
-        targets = [path for _, path in UNITS if path in listed]
-    else:
-        chosen: dict[tuple[str, ...], str] = {}
-        for folder in sorted(listed):
-            chosen.setdefault(_shape(folder, list(listed[folder])), folder)
-        targets = [f for f in chosen.values() if _size(f, listed) <= WHOLE_BUILD_LIMIT]
-        problems.append(
-            _skipped(
-                output,
-                f"{objects:,} objects: kubectl kustomize built {len(targets)} representative "
-                f"kustomizations (one per shape) of {len(listed):,}; all were checked "
-                "structurally",
-            )
-        )
+    targets, note = _build_targets(listed, output)
+    if note is not None:
+        problems.append(note)
     kubectl = find("kubectl")
     if kubectl is None:
         done.found += [
@@ -402,20 +379,71 @@ def start_kustomize(
         ]
         return done
     tool = memo.file_identity(kubectl)
-    jobs: list[Job] = []
-    inside_of: dict[str, list[str]] = {}
-    for root in targets:
-        inside = sorted(_under(root, listed, files))
-        inside_of[root] = inside
-
-        def prepare(private: Path, root: str = root, inside: list[str] = inside) -> list[str]:
-            _write(private, inside, files)
-            return [kubectl, "kustomize", str(private / root)]
-
-        digests = (f"{p}={hashlib.sha256(files[p].encode()).hexdigest()}" for p in inside)
-        entry = memo.key("kustomize", memo.code_digest(), tool, output, root, digests)
-        jobs.append(Job(entry, prepare, _kustomize_judge(output, root)))
+    inside_of = {root: sorted(_under(root, listed, files)) for root in targets}
+    jobs = [_kustomize_job(kubectl, tool, output, root, inside_of[root], files) for root in targets]
     roots = {job.entry: root for job, root in zip(jobs, targets, strict=True)}
+    batch = _kustomize_batch(kubectl, output, roots, inside_of, files)
+    pending = _start(store, "kustomize", output, jobs, batch)
+    pending.found[:0] = problems
+    return pending
+
+
+def _read_listed(files: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Each kustomization's `resources`, parsed back from its written text."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return {
+        path.rsplit("/", 1)[0]: tuple((yaml.load(text, Loader=loader) or {}).get("resources") or ())
+        for path, text in files.items()
+        if path.endswith("/kustomization.yaml")
+    }
+
+
+def _build_targets(
+    listed: dict[str, tuple[str, ...]], output: str
+) -> tuple[list[str], Diagnostic | None]:
+    """The kustomizations kubectl builds: every synced unit whole, or above
+    `WHOLE_BUILD_LIMIT` objects one representative per shape (and a note that says so)."""
+    # The objects are what the kustomizations list that is not a folder of their own.
+    objects = sum(1 for f, entries in listed.items() for e in entries if f"{f}/{e}" not in listed)
+    if objects <= WHOLE_BUILD_LIMIT:
+        return [path for _, path in UNITS if path in listed], None
+    chosen: dict[tuple[str, ...], str] = {}
+    for folder in sorted(listed):
+        chosen.setdefault(_shape(folder, list(listed[folder])), folder)
+    targets = [f for f in chosen.values() if _size(f, listed) <= WHOLE_BUILD_LIMIT]
+    note = _skipped(
+        output,
+        f"{objects:,} objects: kubectl kustomize built {len(targets)} representative "
+        f"kustomizations (one per shape) of {len(listed):,}; all were checked "
+        "structurally",
+    )
+    return targets, note
+
+
+def _kustomize_job(
+    kubectl: str, tool: str, output: str, root: str, inside: list[str], files: Mapping[str, str]
+) -> Job:
+    """kubectl builds one kustomization from a copy of the files it builds (`inside`)."""
+
+    def prepare(private: Path) -> list[str]:
+        _write(private, inside, files)
+        return [kubectl, "kustomize", str(private / root)]
+
+    digests = (f"{p}={hashlib.sha256(files[p].encode()).hexdigest()}" for p in inside)
+    entry = memo.key("kustomize", memo.code_digest(), tool, output, root, digests)
+    return Job(entry, prepare, _kustomize_judge(output, root))
+
+
+def _kustomize_batch(
+    kubectl: str,
+    output: str,
+    roots: dict[str, str],
+    inside_of: dict[str, list[str]],
+    files: Mapping[str, str],
+) -> Callable[[list[Job]], Job]:
+    """How the queued jobs (by entry in `roots`) become one kubectl run."""
 
     def batch(queued: list[Job]) -> Job:
         # One kustomization listing the others builds them all in one kubectl. A folder under
@@ -441,9 +469,7 @@ def start_kustomize(
         judge = _kustomize_judge(output, "", f"kubectl kustomize of {len(tops)} kustomizations")
         return Job(entry, prepare, judge, tuple(queued))
 
-    pending = _start(store, "kustomize", output, jobs, batch)
-    pending.found[:0] = problems
-    return pending
+    return batch
 
 
 def _under(folder: str, listed: dict[str, tuple[str, ...]], files: Mapping[str, str]) -> list[str]:

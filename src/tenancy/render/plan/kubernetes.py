@@ -177,76 +177,104 @@ def namespaces(
     for user in inventory.users:
         if user.role != "namespace-owner" or user.quota is None:
             continue
-        folder = f"kubernetes/tenants/{slug(user.key)}"
-        source = f"k8s_users.{user.key}"
-        binding = f"tenancy-namespace-owner-{slug(user.key)}"
-        if source in thin:
-            labels = Shared(metadata("", **_tenant_labels(user))["labels"])
-            role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
-            subjects = [subject(user, inventory.config)]
-            names = _network_names(user, settings)
-            for namespace in user.namespaces:
-                entries = [
-                    ("Namespace", namespace),
-                    ("ResourceQuota", "user-quota"),
-                    ("ResourceQuota", "object-quota"),
-                    ("LimitRange", "defaults"),
-                    *(("NetworkPolicy", name) for name in names),
-                    ("RoleBinding", binding),
-                    ("ServiceAccount", deployer),
-                    ("Role", f"{namespace}-deployer"),
-                ]
-                if user.domains:
-                    entries.append(("Certificate", f"tls-{slug(user.key)}"))
-                    if _dns_target(settings) and namespace == user.namespaces[0]:
-                        entries.append(("DNSEndpoint", f"dns-{slug(user.key)}"))
-                for kind, name in entries:
-                    body = THIN
-                    # Only kinds outside THINNABLE can be kept here: build them as below.
-                    if kind == "RoleBinding" and kind in keep:
-                        meta = {"name": name, "namespace": namespace, "labels": labels}
-                        body = {
-                            "apiVersion": f"{RBAC}/v1",
-                            "kind": kind,
-                            "metadata": meta,
-                            "roleRef": role_ref,
-                            "subjects": subjects,
-                        }
-                    elif kind in keep:
-                        body = _deployer_objects(namespace, labels, shared, deployer)[kind]
-                    out.append(_placed(folder, namespace, kind, name, body, source))
-            continue
-        parts = _user_parts(user, inventory, settings, shared)
-        for namespace in user.namespaces:
-            bodies = [
-                obj("v1", "Namespace", parts.namespace_meta(namespace)),
-                parts.body("v1", "ResourceQuota", "user-quota", namespace, spec=parts.quota),
-                parts.body("v1", "ResourceQuota", "object-quota", namespace, spec=shared.objects),
-                parts.body("v1", "LimitRange", "defaults", namespace, spec=parts.limits),
-                *(
-                    parts.body(NETWORKING, "NetworkPolicy", name, namespace, spec=spec)
-                    for name, spec in parts.network
-                ),
-                parts.body(
-                    f"{RBAC}/v1",
-                    "RoleBinding",
-                    binding,
-                    namespace,
-                    roleRef=parts.role_ref,
-                    subjects=parts.subjects,
-                ),
-                *_deployer_objects(namespace, parts.labels, shared, deployer).values(),
-            ]
-            if user.domains:
-                # In every namespace of the tenant: an Ingress can only use a TLS Secret of
-                # its own namespace, and any of them may serve any of the tenant's hosts.
-                bodies.append(_certificate(user, namespace, settings))
-                target = _dns_target(settings)
-                if target and namespace == user.namespaces[0]:
-                    bodies.append(_dns_endpoint(user, namespace, target, settings))
-            for body in bodies:
-                kind, name = body["kind"], body["metadata"]["name"]
-                out.append(_placed(folder, namespace, kind, name, body, source))
+        if f"k8s_users.{user.key}" in thin:
+            out += _thin_objects(user, inventory, settings, shared, role, deployer, keep)
+        else:
+            out += _tenant_objects(user, inventory, settings, shared, deployer)
+    return out
+
+
+def _thin_objects(
+    user: K8sUser,
+    inventory: Inventory,
+    settings: dict[str, Any],
+    shared: _Shared,
+    role: str,
+    deployer: str,
+    keep: frozenset[str],
+) -> list[Manifest]:
+    """One tenant's objects planned thin: every path and name exact, the body built only for
+    the kinds in `keep` (see `namespaces`)."""
+    out: list[Manifest] = []
+    folder = f"kubernetes/tenants/{slug(user.key)}"
+    source = f"k8s_users.{user.key}"
+    binding = f"tenancy-namespace-owner-{slug(user.key)}"
+    labels = Shared(metadata("", **_tenant_labels(user))["labels"])
+    role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
+    subjects = [subject(user, inventory.config)]
+    names = _network_names(user, settings)
+    for namespace in user.namespaces:
+        entries = [
+            ("Namespace", namespace),
+            ("ResourceQuota", "user-quota"),
+            ("ResourceQuota", "object-quota"),
+            ("LimitRange", "defaults"),
+            *(("NetworkPolicy", name) for name in names),
+            ("RoleBinding", binding),
+            ("ServiceAccount", deployer),
+            ("Role", f"{namespace}-deployer"),
+        ]
+        if user.domains:
+            entries.append(("Certificate", f"tls-{slug(user.key)}"))
+            if _dns_target(settings) and namespace == user.namespaces[0]:
+                entries.append(("DNSEndpoint", f"dns-{slug(user.key)}"))
+        for kind, name in entries:
+            body = THIN
+            # Only kinds outside THINNABLE can be kept here: build them as `_tenant_objects`.
+            if kind == "RoleBinding" and kind in keep:
+                meta = {"name": name, "namespace": namespace, "labels": labels}
+                body = {
+                    "apiVersion": f"{RBAC}/v1",
+                    "kind": kind,
+                    "metadata": meta,
+                    "roleRef": role_ref,
+                    "subjects": subjects,
+                }
+            elif kind in keep:
+                body = _deployer_objects(namespace, labels, shared, deployer)[kind]
+            out.append(_placed(folder, namespace, kind, name, body, source))
+    return out
+
+
+def _tenant_objects(
+    user: K8sUser, inventory: Inventory, settings: dict[str, Any], shared: _Shared, deployer: str
+) -> list[Manifest]:
+    """Every object of one tenant's namespaces, in each namespace in install order."""
+    out: list[Manifest] = []
+    folder = f"kubernetes/tenants/{slug(user.key)}"
+    source = f"k8s_users.{user.key}"
+    binding = f"tenancy-namespace-owner-{slug(user.key)}"
+    parts = _user_parts(user, inventory, settings, shared)
+    for namespace in user.namespaces:
+        bodies = [
+            obj("v1", "Namespace", parts.namespace_meta(namespace)),
+            parts.body("v1", "ResourceQuota", "user-quota", namespace, spec=parts.quota),
+            parts.body("v1", "ResourceQuota", "object-quota", namespace, spec=shared.objects),
+            parts.body("v1", "LimitRange", "defaults", namespace, spec=parts.limits),
+            *(
+                parts.body(NETWORKING, "NetworkPolicy", name, namespace, spec=spec)
+                for name, spec in parts.network
+            ),
+            parts.body(
+                f"{RBAC}/v1",
+                "RoleBinding",
+                binding,
+                namespace,
+                roleRef=parts.role_ref,
+                subjects=parts.subjects,
+            ),
+            *_deployer_objects(namespace, parts.labels, shared, deployer).values(),
+        ]
+        if user.domains:
+            # In every namespace of the tenant: an Ingress can only use a TLS Secret of
+            # its own namespace, and any of them may serve any of the tenant's hosts.
+            bodies.append(_certificate(user, namespace, settings))
+            target = _dns_target(settings)
+            if target and namespace == user.namespaces[0]:
+                bodies.append(_dns_endpoint(user, namespace, target, settings))
+        for body in bodies:
+            kind, name = body["kind"], body["metadata"]["name"]
+            out.append(_placed(folder, namespace, kind, name, body, source))
     return out
 
 
@@ -302,7 +330,24 @@ class _Shared(NamedTuple):
 def _shared_specs(settings: dict[str, Any]) -> _Shared:
     net = settings["network"]
     hard = {str(k): str(v) for k, v in sorted(settings["object_quota"].items())}
-    dns = {
+    dns = _dns_spec(net)
+    ingress = _ingress_spec(net)
+    deny = {"podSelector": {}, "policyTypes": ["Egress", "Ingress"]}
+    optional = _egress_specs(net["egress"])
+    rules = [_rule(r) for r in settings["vault"]["deployer"]["role_rules"]]
+    return _Shared(
+        Shared({"hard": hard}),
+        Shared(deny),
+        Shared(dns),
+        Shared(ingress),
+        optional,
+        rules,  # in the data's order, as the ClusterRoles' rules are
+    )
+
+
+def _dns_spec(net: dict[str, Any]) -> dict[str, Any]:
+    """Egress to the cluster's DNS pods only."""
+    return {
         "egress": [
             {
                 "ports": [{"port": 53, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}],
@@ -319,7 +364,11 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         "podSelector": {},
         "policyTypes": ["Egress"],
     }
-    ingress = {
+
+
+def _ingress_spec(net: dict[str, Any]) -> dict[str, Any]:
+    """Ingress from the ingress controller's namespace (tenants with domains)."""
+    return {
         "ingress": [
             {
                 "from": [
@@ -334,8 +383,10 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         "podSelector": {},
         "policyTypes": ["Ingress"],
     }
-    deny = {"podSelector": {}, "policyTypes": ["Egress", "Ingress"]}
-    egress = net["egress"]
+
+
+def _egress_specs(egress: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The opt-in policies of the egress profiles, by policy name (`EGRESS_POLICIES`)."""
     internet = {
         "egress": [
             {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(egress["blocked"])}}]}
@@ -370,20 +421,11 @@ def _shared_specs(settings: dict[str, Any]) -> _Shared:
         "podSelector": {},
         "policyTypes": ["Ingress"],
     }
-    optional: dict[str, dict[str, Any]] = {
+    return {
         EGRESS_POLICIES["internet"]: Shared(internet),
         EGRESS_POLICIES["api-server"]: Shared(api_server),
         EGRESS_POLICIES["monitoring"]: Shared(monitoring),
     }
-    rules = [_rule(r) for r in settings["vault"]["deployer"]["role_rules"]]
-    return _Shared(
-        Shared({"hard": hard}),
-        Shared(deny),
-        Shared(dns),
-        Shared(ingress),
-        optional,
-        rules,  # in the data's order, as the ClusterRoles' rules are
-    )
 
 
 class _UserParts(NamedTuple):

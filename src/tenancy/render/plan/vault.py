@@ -95,169 +95,225 @@ class Review(NamedTuple):
         return self.text if self.body is None else dump(self.body, self.header)
 
 
+class _Site(NamedTuple):
+    """What every Vault object of a render shares, read once from the profile's `vault`."""
+
+    auth: dict[str, str]  # how the operator logs in: in every resource, the same dict
+    namespace: str  # the operator's namespace, where its resources live
+    auth_mount: str
+    secrets_mount: str
+    account: str  # each tenant namespace's deployer service account
+    audience: str
+    ttl: int
+    max_ttl: int
+    creds_ttl: int
+    creds_max_ttl: int
+
+
+def _site(settings: dict[str, Any]) -> _Site:
+    deployer = settings["deployer"]
+    return _Site(
+        auth={"path": settings["kubernetes_mount"], "role": settings["operator_role"]},
+        namespace=settings["operator_namespace"],
+        auth_mount=settings["kubernetes_mount"],
+        secrets_mount=settings["kubernetes_secrets_mount"],
+        account=deployer["service_account"],
+        audience=deployer["audience"],
+        # Seconds: vault-config-operator's CRD types tokenTTL and tokenMaxTTL as integers, and
+        # Vault takes integers too; the profile may say `1h`.
+        ttl=seconds(deployer["token_ttl"]),
+        max_ttl=seconds(deployer["token_max_ttl"]),
+        creds_ttl=seconds(deployer["credentials_ttl"]),
+        creds_max_ttl=seconds(deployer["credentials_max_ttl"]),
+    )
+
+
 def render(
     inventory: Inventory, profiles: Profiles, sources: dict[str, str]
 ) -> tuple[dict[str, Review], list[Manifest]]:
     """Review files by path, and operator manifests."""
-    settings = profiles.settings["vault"]
+    site = _site(profiles.settings["vault"])
+    k8s_source, roster_source = sources["k8s_users"], sources["roster"]
+    files, manifests = _tenants(inventory, profiles, site, k8s_source)
+    for row in inventory.roster:
+        if not row.gets_claude_policy:
+            continue
+        name, paths = workstation_policy(row, profiles)
+        path, review, manifest = _policy(
+            name, paths, f"roster.users.{row.os_user}", roster_source, site
+        )
+        files[path] = review
+        manifests.append(manifest)
+    return files, manifests
+
+
+def _tenants(
+    inventory: Inventory, profiles: Profiles, site: _Site, k8s_source: str
+) -> tuple[dict[str, Review], list[Manifest]]:
+    """Each namespace-owner's policy, identity, and per namespace the CI deployer's policy,
+    auth role and secrets-engine role: review files by path, and operator manifests."""
     files: dict[str, Review] = {}
     manifests: list[Manifest] = []
-    k8s_source, roster_source = sources["k8s_users"], sources["roster"]
-
-    def operator(body: dict[str, Any], source: str) -> None:
-        kind, name = body["kind"], body["metadata"]["name"]
-        manifests.append(
-            Manifest(
-                path=f"vault/operator/{kind.lower()}-{name}.yaml",
-                kind=kind,
-                name=name,
-                namespace=body["metadata"]["namespace"],
-                body=body,
-                source=source,
-            )
-        )
-
-    auth = {"path": settings["kubernetes_mount"], "role": settings["operator_role"]}
-    namespace = settings["operator_namespace"]
-
-    def policy(name: str, paths: dict[str, list[str]], key: str, file_source: str) -> None:
-        text = hcl(paths, file_source)
-        files[f"vault/policies/{name}.hcl"] = Review(text, key)
-        operator(
-            obj(
-                VCO,
-                "Policy",
-                metadata(slug(name), namespace),
-                # `type: acl`: the operator's CRD (v0.8.52) also writes other policy types.
-                spec={"authentication": auth, "policy": text, "type": "acl"},
-            ),
-            key,
-        )
-
-    deployer = settings["deployer"]
-    # Seconds: vault-config-operator's CRD types tokenTTL and tokenMaxTTL as integers, and
-    # Vault takes integers too; the profile may say `1h`.
-    ttl, max_ttl = seconds(deployer["token_ttl"]), seconds(deployer["token_max_ttl"])
-    creds_ttl = seconds(deployer["credentials_ttl"])
-    creds_max_ttl = seconds(deployer["credentials_max_ttl"])
-    auth_mount, secrets_mount = settings["kubernetes_mount"], settings["kubernetes_secrets_mount"]
-    account = deployer["service_account"]
+    config = inventory.config
     for user in inventory.users:
         if user.role != "namespace-owner":
             continue
         key = f"k8s_users.{user.key}"
         name, paths = owner_policy(user, profiles)
-        policy(name, paths, key, k8s_source)
+        path, review, manifest = _policy(name, paths, key, k8s_source, site)
+        files[path] = review
+        manifests.append(manifest)
         for ns in user.namespaces:
             role_name = f"{ns}-deployer"
             ci_policy, ci_paths = deployer_policy(user, ns, profiles)
-            policy(ci_policy, ci_paths, key, k8s_source)
-            # The namespace's own service account: a role shared by tenants would let any of
-            # their pipelines log in as every tenant (the client picks the role).
-            role = {
-                "audience": deployer["audience"],
-                "bound_service_account_names": [account],
-                "bound_service_account_namespaces": [ns],
-                "name": role_name,
-                "path": f"auth/{auth_mount}/role/{role_name}",
-                "policies": [ci_policy],
-                "token_max_ttl": max_ttl,
-                "token_ttl": ttl,
-            }
+            path, review, manifest = _policy(ci_policy, ci_paths, key, k8s_source, site)
+            files[path] = review
+            manifests.append(manifest)
+            role, body = _auth_role(ns, role_name, ci_policy, site)
             path = f"vault/kubernetes-auth/role-{role_name}.yaml"
             files[path] = Review("", key, role, k8s_source)
-            operator(
-                obj(
-                    VCO,
-                    "KubernetesAuthEngineRole",
-                    metadata(role_name, namespace),
-                    spec={
-                        "audience": deployer["audience"],
-                        "authentication": auth,
-                        "path": auth_mount,
-                        "policies": [ci_policy],
-                        "targetNamespaces": {"targetNamespaces": [ns]},
-                        "targetServiceAccounts": [account],
-                        "tokenMaxTTL": max_ttl,
-                        "tokenTTL": ttl,
-                    },
-                ),
-                key,
-            )
-            # The seed's secrets-engine role (b.2): kubernetes/creds/<ns>-deployer mints a
-            # token bound to the Role <ns>-deployer of this namespace alone.
-            engine = {
-                "allowed_kubernetes_namespaces": [ns],
-                "kubernetes_role_name": role_name,
-                "kubernetes_role_type": "Role",
-                "name": role_name,
-                "path": f"{secrets_mount}/roles/{role_name}",
-                "token_default_ttl": creds_ttl,
-                "token_max_ttl": creds_max_ttl,
-            }
+            manifests.append(_operator(body, key))
+            engine, body = _engine_role(ns, role_name, site)
             path = f"vault/kubernetes-secrets/role-{role_name}.yaml"
             files[path] = Review("", key, engine, k8s_source)
-            operator(
-                obj(
-                    VCO,
-                    "KubernetesSecretEngineRole",
-                    metadata(role_name, namespace),
-                    spec={
-                        "allowedKubernetesNamespaces": [ns],
-                        "authentication": auth,
-                        # Durations: this CRD types its TTLs as strings (metav1.Duration),
-                        # unlike the auth role's integers.
-                        "defaultTTL": f"{creds_ttl}s",
-                        "kubernetesRoleName": role_name,
-                        "kubernetesRoleType": "Role",
-                        "maxTTL": f"{creds_max_ttl}s",
-                        "path": secrets_mount,
-                        "targetNamespaces": {"targetNamespaces": [ns]},
-                    },
-                ),
-                key,
-            )
+            manifests.append(_operator(body, key))
         # The OIDC role's user_claim: the email by default (seed §b.1).
-        alias = user.claim_value(inventory.config.identity_claim)
-        entity = {
-            "aliases": [{"mount": inventory.config.oidc_mount, "name": alias}],
-            "metadata": {"k8s_user": user.key, "tier": user.role},
-            "name": user.key,
-            "policies": [name],
-        }
+        alias = user.claim_value(config.identity_claim)
+        entity, entity_body, alias_body = _identity(user, alias, name, config.oidc_mount, site)
         path = f"vault/identity/entity-{slug(user.key)}.yaml"
         files[path] = Review("", key, entity, k8s_source)
-        operator(
-            obj(
-                VCO,
-                "Entity",
-                metadata(slug(user.key), namespace),
-                spec={
-                    "authentication": auth,
-                    "metadata": entity["metadata"],
-                    "name": user.key,
-                    "policies": [name],
-                },
-            ),
-            key,
-        )
-        operator(
-            obj(
-                VCO,
-                "EntityAlias",
-                metadata(f"{slug(user.key)}-{inventory.config.oidc_mount}", namespace),
-                spec={
-                    "authEngineMountPath": inventory.config.oidc_mount,
-                    "authentication": auth,
-                    "entityName": user.key,
-                    "name": alias,
-                },
-            ),
-            key,
-        )
-    for row in inventory.roster:
-        if not row.gets_claude_policy:
-            continue
-        name, paths = workstation_policy(row, profiles)
-        policy(name, paths, f"roster.users.{row.os_user}", roster_source)
+        manifests.append(_operator(entity_body, key))
+        manifests.append(_operator(alias_body, key))
     return files, manifests
+
+
+def _operator(body: dict[str, Any], source: str) -> Manifest:
+    """A vault-config-operator resource, placed by its kind and name."""
+    kind, name = body["kind"], body["metadata"]["name"]
+    return Manifest(
+        path=f"vault/operator/{kind.lower()}-{name}.yaml",
+        kind=kind,
+        name=name,
+        namespace=body["metadata"]["namespace"],
+        body=body,
+        source=source,
+    )
+
+
+def _policy(
+    name: str, paths: dict[str, list[str]], key: str, file_source: str, site: _Site
+) -> tuple[str, Review, Manifest]:
+    """A policy's review file (path and content) and its operator resource, whose embedded
+    HCL is the review file's text."""
+    text = hcl(paths, file_source)
+    body = obj(
+        VCO,
+        "Policy",
+        metadata(slug(name), site.namespace),
+        # `type: acl`: the operator's CRD (v0.8.52) also writes other policy types.
+        spec={"authentication": site.auth, "policy": text, "type": "acl"},
+    )
+    return f"vault/policies/{name}.hcl", Review(text, key), _operator(body, key)
+
+
+def _auth_role(
+    ns: str, role_name: str, ci_policy: str, site: _Site
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deployer's Kubernetes auth role of one namespace: its review data and its operator
+    resource. The namespace's own service account: a role shared by tenants would let any of
+    their pipelines log in as every tenant (the client picks the role)."""
+    role = {
+        "audience": site.audience,
+        "bound_service_account_names": [site.account],
+        "bound_service_account_namespaces": [ns],
+        "name": role_name,
+        "path": f"auth/{site.auth_mount}/role/{role_name}",
+        "policies": [ci_policy],
+        "token_max_ttl": site.max_ttl,
+        "token_ttl": site.ttl,
+    }
+    body = obj(
+        VCO,
+        "KubernetesAuthEngineRole",
+        metadata(role_name, site.namespace),
+        spec={
+            "audience": site.audience,
+            "authentication": site.auth,
+            "path": site.auth_mount,
+            "policies": [ci_policy],
+            "targetNamespaces": {"targetNamespaces": [ns]},
+            "targetServiceAccounts": [site.account],
+            "tokenMaxTTL": site.max_ttl,
+            "tokenTTL": site.ttl,
+        },
+    )
+    return role, body
+
+
+def _engine_role(ns: str, role_name: str, site: _Site) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed's secrets-engine role (b.2) of one namespace, its review data and operator
+    resource: kubernetes/creds/<ns>-deployer mints a token bound to the Role <ns>-deployer of
+    this namespace alone."""
+    engine = {
+        "allowed_kubernetes_namespaces": [ns],
+        "kubernetes_role_name": role_name,
+        "kubernetes_role_type": "Role",
+        "name": role_name,
+        "path": f"{site.secrets_mount}/roles/{role_name}",
+        "token_default_ttl": site.creds_ttl,
+        "token_max_ttl": site.creds_max_ttl,
+    }
+    body = obj(
+        VCO,
+        "KubernetesSecretEngineRole",
+        metadata(role_name, site.namespace),
+        spec={
+            "allowedKubernetesNamespaces": [ns],
+            "authentication": site.auth,
+            # Durations: this CRD types its TTLs as strings (metav1.Duration),
+            # unlike the auth role's integers.
+            "defaultTTL": f"{site.creds_ttl}s",
+            "kubernetesRoleName": role_name,
+            "kubernetesRoleType": "Role",
+            "maxTTL": f"{site.creds_max_ttl}s",
+            "path": site.secrets_mount,
+            "targetNamespaces": {"targetNamespaces": [ns]},
+        },
+    )
+    return engine, body
+
+
+def _identity(
+    user: K8sUser, alias: str, policy: str, mount: str, site: _Site
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A tenant's entity (review data) and its operator resources: the Entity, granted the
+    owner policy, and its alias on the OIDC mount."""
+    entity = {
+        "aliases": [{"mount": mount, "name": alias}],
+        "metadata": {"k8s_user": user.key, "tier": user.role},
+        "name": user.key,
+        "policies": [policy],
+    }
+    entity_body = obj(
+        VCO,
+        "Entity",
+        metadata(slug(user.key), site.namespace),
+        spec={
+            "authentication": site.auth,
+            "metadata": entity["metadata"],
+            "name": user.key,
+            "policies": [policy],
+        },
+    )
+    alias_body = obj(
+        VCO,
+        "EntityAlias",
+        metadata(f"{slug(user.key)}-{mount}", site.namespace),
+        spec={
+            "authEngineMountPath": mount,
+            "authentication": site.auth,
+            "entityName": user.key,
+            "name": alias,
+        },
+    )
+    return entity, entity_body, alias_body
