@@ -27,7 +27,7 @@ users:
 """
 
 #: The configs of tests about other findings accept the default OIDC claim (email), which
-#: otherwise draws the identity-mutable-claim warning (tests/unit/test_config.py tests it).
+#: otherwise draws the identity-mutable-claim warning (tests/unit/validate/test_config.py tests it).
 ACCEPT_CLAIM = "identity: {accept_mutable_claim: true}\n"
 
 

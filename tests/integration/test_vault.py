@@ -687,7 +687,7 @@ def test_plan_refuses_when_a_tenant_could_write_the_ownership_index(
     """The index moved to secret/ops/managed and a user keyed `ops` (CRUD on secret/data/ops/*)
     could rewrite it: refused before any request is made (the address is never contacted).
     validate reserves such a key itself now; the plan's own check stays as the second line
-    (tested on its own in tests/unit/test_sync_plan.py)."""
+    (tested on its own in tests/unit/sync/test_plan.py)."""
     config = copy_example(tmp_path, render=False)
     with config.open("a", encoding="utf-8") as out:
         out.write("vault:\n  index:\n    path: ops/managed\n")

@@ -360,3 +360,78 @@ def test_disk_settle_really_creates_its_probe_files(tmp_path: Path, small_probes
     first_disk, first_ram = disk.probes[0]
     assert first_disk > 0 and first_ram is not None and first_ram > 0
     assert "disk settle probes (2,000 empty files each)" in disk.summary()
+
+
+def test_against_names_a_checkout_and_its_environment(tmp_path: Path) -> None:
+    """`--against NAME=PATH[:VAR=VALUE]...`: a value may itself hold `=`."""
+    variant = measure.Variant.parse(f"base={tmp_path}:TENANCY_OPT_MEMO=0:EXTRA=a=b")
+    assert variant == measure.Variant(
+        "base", tmp_path.resolve(), (("TENANCY_OPT_MEMO", "0"), ("EXTRA", "a=b"))
+    )
+    assert measure.Variant.parse(f"old={tmp_path}").env == ()
+
+
+@pytest.mark.parametrize("text", ["base", "=/tmp", "base=", "base=/tmp:NOVALUE", "base=/tmp:=1"])
+def test_against_refuses_what_is_not_name_path_environment(text: str) -> None:
+    with pytest.raises(ValueError, match="not "):
+        measure.Variant.parse(text)
+
+
+def test_variants_alternate_round_by_round() -> None:
+    """Two checkouts alternate (AB, BA, AB, ...); with more, the order rotates, so each one is
+    first (and last) once in as many rounds."""
+    assert [measure.variant_order(["a", "b"], n) for n in range(4)] == [
+        ["a", "b"],
+        ["b", "a"],
+        ["a", "b"],
+        ["b", "a"],
+    ]
+    orders = [measure.variant_order(["a", "b", "c"], n) for n in range(3)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+    assert measure.variant_order([], 5) == []
+
+
+def test_bench_command_line_takes_checkouts_and_rows(tmp_path: Path) -> None:
+    from bench.__main__ import _parser
+
+    (tmp_path / "src" / "tenancy").mkdir(parents=True)
+    args = _parser().parse_args(
+        ["--only", "render", "--against", f"base={tmp_path}", "--rows", "cold,check"]
+    )
+    assert args.against == [measure.Variant("base", tmp_path.resolve())]
+    assert args.rows == ("cold", "check")
+    options = measure.Options(
+        sizes=(10,), repeat=1, timeout=1.0, workdir=tmp_path, against=tuple(args.against)
+    )
+    assert render.selected_rows(options) == render.AB_ROWS  # --against alone: tenancy's rows
+    rows_only = measure.Options(
+        sizes=(10,), repeat=1, timeout=1.0, workdir=tmp_path, rows=("check",)
+    )
+    assert render.selected_rows(rows_only) == ("cold", "check")  # cold: the others need it
+    for wrong in (f"this={tmp_path}", f"x={tmp_path / 'nowhere'}"):
+        with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+            _parser().parse_args(["--against", wrong])
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+        _parser().parse_args(["--rows", "cold,nothing"])
+
+
+def test_compare_shows_this_checkouts_ratio_to_the_other() -> None:
+    def row(seconds: list[float], tree_mib: list[int]) -> measure.Row:
+        return measure.Row(
+            suite=render.SUITE,
+            size=1_000,
+            tool=render.ROWS["cold"],
+            seconds=seconds,
+            peak_tree_kib=[mib * MIB for mib in tree_mib],
+        )
+
+    shown, verdicts = render.compare(
+        row([1.0, 1.2, 1.1], [200, 220, 210]),
+        row([1.0, 1.0, 0.9], [200, 200, 200]),
+        "base",
+        memory=True,
+    )
+    assert shown == "this/base 1.10x (min 1.11x), tree PSS 1.05x"
+    assert [line.split()[0] for line in verdicts] == ["PASS", "PASS"]
+    _, slower = render.compare(row([1.2], [0]), row([1.0], [0]), "base", memory=True)
+    assert [line.split()[0] for line in slower] == ["MISS"]  # and no tree PSS: not measured

@@ -35,7 +35,7 @@ from tenancy.validate.command import (
 from tenancy.validate.policy.source import policy_dirs, read_policies
 
 #: `tenancy.diff.changes.LEVELS`, written out so that every command does not import the diff engine
-#: to build its options (tests/unit/test_diff.py holds them equal).
+#: to build its options (tests/unit/diff/test_changes.py holds them equal).
 FAIL_LEVELS = ("critical", "high", "medium", "low", "info")
 
 

@@ -31,7 +31,7 @@ from tenancy.people import yaml_edit
 from tenancy.people.yaml_edit import EditError
 from tenancy.sync.kv import _follow
 
-#: k8s_users quota keys (schemas/k8s_users.schema.json; tests/unit/test_people.py holds them
+#: k8s_users quota keys (schemas/k8s_users.schema.json; tests/unit/people/test_edit.py holds them
 #: equal): the live ones and the architecture doc's synonyms.
 QUOTA_KEYS = (
     "cpu_requests",

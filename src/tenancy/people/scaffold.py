@@ -3,8 +3,9 @@
 `files` returns {repository-relative path: text}; `tenancy.people.init` writes the ones that do not
 exist yet. Each text is a working file, not a template to fill in: right after `init`,
 `tenancy validate` and `tenancy render` pass on them, and the examples they hold in comments
-pass too once uncommented (tests/unit/test_scaffold.py holds both). The Woodpecker pipeline is
-also this project's documented example (`examples/woodpecker/tenancy.yml` is `woodpecker()`).
+pass too once uncommented (tests/unit/people/test_scaffold.py holds both). The Woodpecker
+pipeline is also this project's documented example (`examples/woodpecker/tenancy.yml` is
+`woodpecker()`).
 """
 
 from __future__ import annotations

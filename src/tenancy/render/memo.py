@@ -50,7 +50,7 @@ def render_key(
     """The arguments of `render.render`, written out. The model is frozen dataclasses of
     tuples, strings and dicts built in a fixed order, so its repr is the same in every run."""
     # Where the config and inputs live is not rendered (render reads only identity and OIDC
-    # settings from the config: tests/unit/test_render_memo.py holds it to that), so two
+    # settings from the config: tests/unit/render/test_memo.py holds it to that), so two
     # checkouts of one repository share their renders.
     placeless = replace(
         inventory,

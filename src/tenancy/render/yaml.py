@@ -10,7 +10,7 @@ Why not PyYAML's dumper: its representer is Python and costs ~0.4 ms per object,
 booleans, for which block YAML is a small grammar. A string is written plain only when it
 cannot be misread by a YAML 1.1 or a YAML 1.2 reader (no `yes`, `on`, `null`, number,
 timestamp or indicator look-alikes); anything else is single-quoted, or double-quoted with JSON
-escapes when it holds control characters. tests/unit/test_render_yaml.py proves that PyYAML
+escapes when it holds control characters. tests/unit/render/test_yaml.py proves that PyYAML
 (YAML 1.1) and tenancy's own loader (YAML 1.2) read back exactly what was written.
 """
 

@@ -109,8 +109,8 @@ def fast_validator(name: str) -> Any:
     """jsonschema-rs (Rust) for the yes/no answer: 10,000 users in ~10 ms instead of ~2 s.
 
     It only decides whether the slow, message-rich pass is needed; `jsonschema` still produces
-    every diagnostic. The two must agree on validity, which tests/unit/test_schema.py checks
-    over generated documents.
+    every diagnostic. The two must agree on validity, which tests/unit/validate/test_schema.py
+    checks over generated documents.
     """
     return jsonschema_rs.validator_for(resources.schema(name), validate_formats=True)
 

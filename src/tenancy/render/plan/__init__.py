@@ -73,7 +73,7 @@ class Rendered:
     #: sha256 of every file's UTF-8 bytes, as INDEX.json lists them (and INDEX.json's own).
     digests: dict[str, str] = field(default_factory=dict)
     #: The data each YAML review file (Vault roles, entities) was dumped from by the one
-    #: emitter, whose output reads back as exactly this data (tests/unit/test_render_yaml.py).
+    #: emitter, whose output reads back as exactly this data (tests/unit/render/test_yaml.py).
     data: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def objects(self, kinds: frozenset[str] | None) -> list[Manifest]:

@@ -139,7 +139,7 @@ def test_custom_resources_are_strict_about_fields_enums_and_required() -> None:
 
 def _objects_of_this_repository() -> list[dict[str, Any]]:
     """Every rendered object of the committed tree that has a Kubernetes schema."""
-    root = Path(__file__).resolve().parents[2] / "manifests" / "kubernetes"
+    root = Path(__file__).resolve().parents[4] / "manifests" / "kubernetes"
     loaded = [yaml.safe_load(path.read_text()) for path in sorted(root.rglob("*.yaml"))]
     return [body for body in loaded if isinstance(body, dict) and "metadata" in body]
 
