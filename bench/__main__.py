@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import cluster, diff, inputs, render, validate, vault
 from bench.generate import MAX_USERS
-from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, table
+from bench.measure import DEFAULT_TIMEOUT_SECONDS, Options, SuiteResult, Variant, table
 
 Suite = Callable[[Options], SuiteResult]
 #: Suite name -> function. New suites register here.
@@ -53,6 +53,26 @@ def _repeat(text: str) -> int:
     return value
 
 
+def _variant(text: str) -> Variant:
+    try:
+        variant = Variant.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    if variant.name == render.THIS:
+        raise argparse.ArgumentTypeError(f"{render.THIS!r} names this checkout")
+    if not (variant.root / "src" / "tenancy").is_dir():
+        raise argparse.ArgumentTypeError(f"{variant.root} has no src/tenancy")
+    return variant
+
+
+def _rows(text: str) -> tuple[str, ...]:
+    rows = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(rows) - set(render.ROWS))
+    if not rows or unknown:
+        raise argparse.ArgumentTypeError(f"rows are among {', '.join(render.ROWS)}")
+    return rows
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Benchmark tenancy against reference tools."
@@ -80,6 +100,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep", action="store_true", help="keep the generated repositories (path is printed)"
     )
+    parser.add_argument(
+        "--against",
+        type=_variant,
+        action="append",
+        default=[],
+        metavar="NAME=PATH[:VAR=VALUE]...",
+        help="render suite: also measure the checkout at PATH (e.g. a git worktree of the commit"
+        " before a change), with these environment variables, round by round beside this one"
+        " (repeatable); each row is shown per checkout, with this one's ratio to it",
+    )
+    parser.add_argument(
+        "--rows",
+        type=_rows,
+        default=(),
+        help="render suite: only these rows, comma-separated (cold always runs; default all, or"
+        f" {','.join(render.AB_ROWS)} with --against)",
+    )
     return parser
 
 
@@ -106,7 +143,14 @@ def _header(options: Options, suites: list[str]) -> str:
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
         f"sizes {', '.join(f'{s:,}' for s in options.sizes)}; "
         f"{options.repeat} timed repeats{' after 1 warm-up' if options.warmup else ''}; "
-        "wall clock, process start included; "
+        + (
+            f"A/B: this checkout ({render.REPO_ROOT}) against "
+            + ", ".join(f"{v.name} ({v.root})" for v in options.against)
+            + ", interleaved round by round; "
+            if options.against
+            else ""
+        )
+        + "wall clock, process start included; "
         f"CPU probe (5M-step Python loop, best of 3) {cpu_probe():.3f} s"
     )
 
@@ -142,9 +186,15 @@ def _compile_tenancy() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = [variant.name for variant in args.against]
+    if len(set(names)) < len(names):
+        parser.error(f"--against names must differ: {', '.join(names)}")
     _compile_tenancy()
     suites = args.only or list(SUITES)
+    if (args.against or args.rows) and suites != ["render"]:
+        parser.error("--against and --rows are options of the render suite: add --only render")
     workdir = Path(tempfile.mkdtemp(prefix="tenancy-bench-"))
     options = Options(
         sizes=args.sizes,
@@ -152,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         workdir=workdir,
         warmup=not args.no_warmup,
+        against=tuple(args.against),
+        rows=args.rows,
     )
     header = _header(options, suites)
     print(header, "", sep="\n", flush=True)
@@ -161,15 +213,17 @@ def main(argv: list[str] | None = None) -> int:
         for name in suites:
             print(f"running suite {name} ...", file=sys.stderr, flush=True)
             results[name] = SUITES[name](options)
+        # Reported before the scratch folder goes: deleting millions of files takes minutes.
+        report = _report(header, results, time.perf_counter() - start)
+        print(report.removeprefix(header + "\n\n"), end="", flush=True)
+        if args.out is not None:
+            args.out.write_text(report, encoding="utf-8")
     finally:
         if args.keep:
             print(f"generated repositories kept in {workdir}", file=sys.stderr)
         else:
+            print(f"removing {workdir} ...", file=sys.stderr, flush=True)
             shutil.rmtree(workdir, ignore_errors=True)
-    report = _report(header, results, time.perf_counter() - start)
-    print(report.removeprefix(header + "\n\n"), end="")
-    if args.out is not None:
-        args.out.write_text(report, encoding="utf-8")
     failed = [failure for result in results.values() for failure in result.failures]
     if failed:
         print(f"\nbench FAILED: {len(failed)} run(s) produced wrong output", file=sys.stderr)

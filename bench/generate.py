@@ -273,10 +273,13 @@ def _config_text(admins: list[str]) -> str:
     )
 
 
-def generate(n: int, root: Path, *, seed: int = SEED, clean: bool = False) -> Repo:
+def generate(
+    n: int, root: Path, *, seed: int = SEED, clean: bool = False, policy_input: bool = True
+) -> Repo:
     """Write a repository of n users under root (created; existing files are overwritten).
 
-    clean: no deliberately bad users, so the inputs validate with no findings."""
+    clean: no deliberately bad users, so the inputs validate with no findings. policy_input:
+    also write `policy_input.json` (for conftest), which imports tenancy in this process."""
     users = _population(n, seed, clean=clean)
     rng = random.Random(seed + n)
     admins = sorted(
@@ -289,7 +292,8 @@ def generate(n: int, root: Path, *, seed: int = SEED, clean: bool = False) -> Re
     roster.write_text(_roster_text(users, rng), encoding="utf-8")
     k8s = root / "tenants" / "k8s_users.json"
     k8s.write_text(json.dumps(_k8s_users(users), indent=2) + "\n", encoding="utf-8")
-    write_policy_input(root)
+    if policy_input:
+        write_policy_input(root)
     return Repo(
         root=root,
         users=len(users),

@@ -53,6 +53,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 #: How often the process tree's memory is sampled while a command runs, and the most of one
@@ -60,6 +61,7 @@ DEFAULT_TIMEOUT_SECONDS = 600.0
 TREE_INTERVAL_SECONDS = 0.05
 SAMPLER_CPU_SHARE = 0.1
 PROC = Path("/proc")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -356,6 +358,42 @@ class Options:
     timeout: float
     workdir: Path
     warmup: bool = True
+    #: Other checkouts to measure beside this one, round by round (`--against`); the render
+    #: suite's rows to run (`--rows`; empty: the suite's default).
+    against: tuple[Variant, ...] = ()
+    rows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A checkout of tenancy measured beside this one: `NAME=PATH[:VAR=VALUE]...` on the command
+    line (`--against`). Its code runs from PATH/src (PYTHONPATH) with the harness's Python, with
+    the extra environment given, on the same generated inputs as this checkout."""
+
+    name: str
+    root: Path
+    env: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        name, sep, rest = text.partition("=")
+        path, *assignments = rest.split(":")
+        if not (sep and name.strip() and path):
+            raise ValueError(f"not NAME=PATH[:VAR=VALUE]...: {text!r}")
+        env = []
+        for assignment in assignments:
+            var, sep, value = assignment.partition("=")
+            if not (sep and var):
+                raise ValueError(f"not VAR=VALUE: {assignment!r} in {text!r}")
+            env.append((var, value))
+        return cls(name.strip(), Path(path).expanduser().resolve(), tuple(env))
+
+
+def variant_order(variants: Sequence[T], number: int) -> list[T]:
+    """The order of round `number`: rotated by one place each round (AB, BA, AB for two), so
+    every variant runs first, and after each other one, equally often over the rounds."""
+    shift = number % len(variants) if variants else 0
+    return [*variants[shift:], *variants[:shift]]
 
 
 @dataclass(slots=True, kw_only=True)

@@ -43,11 +43,13 @@ what it costs settled, for up to six minutes (a 10,000-user render measured 39.6
 of system time, 70 s after deleting a tree of 220,000 files; `perf` put half the machine's
 samples in `recently_deleted`). That is the harness's own deletions, not tenancy's cost, so:
 
-- no tree on disk is deleted until the suite ends (each run writes into a new directory;
-  at 10,000 users the suite keeps about 2 million files, 16 million inodes are free here);
+- no tree on disk is deleted until the benchmark has printed its report (each run writes into
+  a new directory, all under the scratch folder `python -m bench` removes last; at 10,000
+  users the suite keeps about 2 million files, 16 million inodes are free here; an A/B run
+  keeps as many per checkout);
 - before each run that writes, the suite creates 20,000 empty files in 2,000 folders on the
   disk and as many in RAM, and waits (up to 420 s) until the disk costs at most
-  `SETTLED_RATIO` times RAM. The probes are reported. The suite's own deletes at its end make
+  `SETTLED_RATIO` times RAM. The probes are reported. The benchmark's own deletes at its end make
   the next six minutes slow: run the bench at least six minutes after deleting large trees.
 
 Runs are interleaved round-robin as in the validate suite; one untimed warm-up round first.
@@ -55,10 +57,14 @@ Runs are interleaved round-robin as in the validate suite; one untimed warm-up r
 
 from __future__ import annotations
 
+import compileall
+import hashlib
 import json
 import os
 import re
 import shutil
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -73,10 +79,12 @@ from bench.measure import (
     Row,
     Run,
     SuiteResult,
+    Variant,
     rounds,
     rss_method,
     run_measured,
     tree_method,
+    variant_order,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +104,9 @@ TARGET_RSS_MIB = 1024.0
 #: ends after the kernel's longest recently-deleted window (360 s) and a margin.
 SETTLED_RATIO = 6.0
 SETTLE_LIMIT_SECONDS = 420.0
+#: Inodes every round must leave free on the scratch disk: its trees are kept to the end (see
+#: above), and an A/B run keeps as many per checkout as a plain run keeps.
+INODE_RESERVE = 1_000_000
 #: The settle probe: as many files and folders as a 1,000-user tree (21,881 files in 2,001
 #: folders), so that it lands in as many of the disk's block groups as a render does (a probe of
 #: 2,000 files passed while a render that followed it still met recently freed inodes).
@@ -181,7 +192,7 @@ class _Expected:
     files: int | None = None
     manifests: int | None = None
     schema_checked: int | None = None
-    tree: dict[str, bytes] | None = None  # path -> bytes, to prove the warm render identical
+    tree: str | None = None  # digest of every path and its bytes: the warm render identical
 
 
 _TIMING = re.compile(
@@ -213,13 +224,20 @@ def _object_counts(output: Path) -> tuple[int, int]:
     return objects, objects - crds
 
 
-def _read_tree(folder: Path) -> dict[str, bytes]:
-    tree = {}
-    for base, _, names in os.walk(folder):
-        for name in names:
-            path = Path(base) / name
-            tree[path.relative_to(folder).as_posix()] = path.read_bytes()
-    return tree
+def _tree_digest(folder: Path) -> str:
+    """A digest of every file's path (relative to `folder`) and bytes, in path order: equal for
+    two trees exactly when they hold the same files with the same bytes."""
+    files = sorted(
+        ((Path(base) / name).relative_to(folder).as_posix(), Path(base) / name)
+        for base, _, names in os.walk(folder)
+        for name in names
+    )
+    digest = hashlib.sha256()
+    for relative, path in files:
+        data = path.read_bytes()
+        digest.update(f"{relative}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _verify_render(run: Run, output: Path, expected: _Expected) -> str:
@@ -237,8 +255,8 @@ def _verify_render(run: Run, output: Path, expected: _Expected) -> str:
     if expected.tree is None:
         expected.files = said
         expected.manifests, expected.schema_checked = _object_counts(output)
-        expected.tree = _read_tree(output)
-    elif _read_tree(output) != expected.tree:
+        expected.tree = _tree_digest(output)
+    elif _tree_digest(output) != expected.tree:
         raise Mismatch("the tree differs from the first render's, byte for byte")
     return f"{said:,} files written"
 
@@ -366,6 +384,17 @@ class _Disk:
         return f"{text}; {self.waited:.1f} s spent waiting before the writing runs"
 
 
+def _room(folder: Path, inodes: int) -> None:
+    """Raise Mismatch unless the disk of `folder` has room for `inodes` more files and folders
+    and `INODE_RESERVE` besides (a full disk would fail the runs, and other work on it)."""
+    free = os.statvfs(folder).f_favail
+    if free < inodes + INODE_RESERVE:
+        raise Mismatch(
+            f"{free:,} inodes free on the scratch disk; a round needs about {inodes:,} and "
+            f"leaves {INODE_RESERVE:,}: measure fewer sizes, checkouts or repeats per run"
+        )
+
+
 def _ram() -> Path | None:
     """A folder of this run in the RAM file system, or None where there is none."""
     if not (RAM.is_dir() and os.access(RAM, os.W_OK)):
@@ -392,101 +421,218 @@ ROWS = {
 }
 
 
-def _measure_size(
-    size: int, options: Options, schemas: Path, result: SuiteResult, kept: list[Path]
-) -> None:
-    """One size's rounds. Its trees on disk are added to `kept` (removed by `run` at the end of
-    the suite: see the module docstring); its trees in RAM are removed here."""
+#: What an A/B run (`--against`) measures unless `--rows` says otherwise: tenancy's own commands
+#: (kubeconform and the runs in RAM tell no checkout from another).
+AB_ROWS = ("cold", "check-cold", "check", "warm", "noop")
+#: An A/B verdict passes when this checkout's median is at most this many times the other's.
+AB_LIMIT = 1.10
+THIS = "this"
+
+
+@dataclass(slots=True)
+class _Side:
+    """One checkout's part of a size's rounds: how tenancy is started, its rows, its tree."""
+
+    variant: Variant
+    argv: list[str]  # the launcher, before `render ...`
+    env: dict[str, str]
+    rows: dict[str, Row]
+    stage_rows: dict[str, Row] = field(default_factory=dict)
+    expected: _Expected = field(default_factory=_Expected)
+    failed: bool = False
+
+
+def _base_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("TENANCY_OPA_URL", "TENANCY_NO_CACHE")}
+
+
+def variant_env(variant: Variant) -> dict[str, str]:
+    """The environment a checkout's tenancy runs in: its own src/ first on the path (before the
+    venv's editable install of this checkout, which comes later on sys.path), its variables."""
+    return {**_base_env(), **dict(variant.env), "PYTHONPATH": str(variant.root / "src")}
+
+
+def selected_rows(options: Options) -> tuple[str, ...]:
+    """The row keys a run measures, in table order (`cold` always: every other run needs it)."""
+    chosen = set(options.rows or (AB_ROWS if options.against else ROWS))
+    return tuple(key for key in ROWS if key in chosen or key == "cold")
+
+
+def _sides(size: int, options: Options) -> list[_Side]:
+    """This checkout alone (its `tenancy` script), or, with `--against`, this checkout and each
+    other one, all started alike (`python -m tenancy` with PYTHONPATH=<checkout>/src), so the
+    process start costs the same on each side."""
+
+    def rows(suffix: str) -> dict[str, Row]:
+        return {
+            key: Row(suite=SUITE, size=size, tool=f"{label}{suffix}") for key, label in ROWS.items()
+        }
+
+    if not options.against:
+        script = [str(Path(sys.executable).parent / "tenancy")]
+        return [_Side(Variant(THIS, REPO_ROOT), script, _base_env(), rows(""))]
+    launcher = [sys.executable, "-m", "tenancy"]
+    return [
+        _Side(v, launcher, variant_env(v), rows("" if v.name == THIS else f" [{v.name}]"))
+        for v in (Variant(THIS, REPO_ROOT), *options.against)
+    ]
+
+
+def _median_tree(row: Row) -> float | None:
+    return statistics.median(row.peak_tree_kib) / 1024 if any(row.peak_tree_kib) else None
+
+
+def _ratio(new: float | None, old: float | None) -> float | None:
+    return new / old if new and old else None
+
+
+def compare(this: Row, other: Row, name: str, *, memory: bool) -> tuple[str, list[str]]:
+    """(the ratios to show on the other checkout's row, the verdict lines): this checkout's
+    median and min over the other's, and the median peak tree PSS when `memory`."""
+    shown: list[str] = []
+    verdicts: list[str] = []
+    seconds, fastest = _ratio(this.median, other.median), _ratio(this.minimum, other.minimum)
+    if seconds is not None and fastest is not None:
+        shown.append(f"{THIS}/{name} {seconds:.2f}x (min {fastest:.2f}x)")
+        verdicts.append(
+            f"{_verdict(seconds <= AB_LIMIT)}  {this.tool} at {this.size:,} users: {THIS}/{name} "
+            f"median {this.median or 0:.3f} / {other.median or 0:.3f} s = {seconds:.2f}x (min "
+            f"{this.minimum or 0:.3f} / {other.minimum or 0:.3f} s = {fastest:.2f}x), "
+            f"limit {AB_LIMIT:.2f}x"
+        )
+    this_tree, other_tree = _median_tree(this), _median_tree(other)
+    tree = _ratio(this_tree, other_tree)
+    if memory and tree is not None:
+        shown.append(f"tree PSS {tree:.2f}x")
+        verdicts.append(
+            f"{_verdict(tree <= AB_LIMIT)}  peak tree PSS of {this.tool} at {this.size:,} users: "
+            f"{THIS}/{name} median {this_tree or 0:,.1f} / {other_tree or 0:,.1f} MiB = "
+            f"{tree:.2f}x, limit {AB_LIMIT:.2f}x"
+        )
+    return ", ".join(shown), verdicts
+
+
+def _measure_size(size: int, options: Options, schemas: Path | None, result: SuiteResult) -> None:
+    """One size's rounds: in each, every side (checkout) in turn, in an order that rotates from
+    round to round. Its trees on disk stay (removed with the scratch folder after the report:
+    see the module docstring); its trees in RAM are removed here."""
     root = options.workdir / f"{SUITE}-{size}"
     print(f"  {size:,} users: generating ...", file=sys.stderr, flush=True)
-    repo = generate(size, root, clean=True)
-    (root / "policy_input.json").unlink(missing_ok=True)  # for conftest only; not an input
-    tenancy = [str(Path(sys.executable).parent / "tenancy"), "render", "--config", "tenancy.yaml"]
-    base_env = {
-        k: v for k, v in os.environ.items() if k not in ("TENANCY_OPA_URL", "TENANCY_NO_CACHE")
-    }
-    rows = {key: Row(suite=SUITE, size=size, tool=label) for key, label in ROWS.items()}
-    stage_rows: dict[str, Row] = {}
-    expected = _Expected()
-    ram_root = _ram()
+    repo = generate(size, root, clean=True, policy_input=False)  # that is for conftest only
+    selected = selected_rows(options)
+    sides = _sides(size, options)
+    ram_root = _ram() if {"cold-ram", "warm-ram"} & set(selected) else None
     disk = _Disk(root / "settle", None if ram_root is None else ram_root / f"{root.name}-settle")
     written: list[Path] = []  # in RAM
-    kept.append(disk.scratch)
-    try:
-        for number, timed, label in rounds(options):
-            cache = root / f"cache-{number}"
-            env = {**base_env, "TENANCY_CACHE_DIR": str(cache)}
-            # Two checkouts of the repository: the output path is written into the sync
-            # objects, so the second tree can equal the first only at the same relative path.
-            checkouts = [root / f"checkout-{number}-{side}" for side in "ab"]
+
+    def one(index: int, side: _Side, number: int, timed: bool, label: str) -> None:
+        rows, stage_rows, expected = side.rows, side.stage_rows, side.expected
+        tenancy = [*side.argv, "render", "--config", "tenancy.yaml"]
+        name = "" if len(sides) == 1 else f", {side.variant.name}"
+        cache = root / f"cache-{number}-{index}"
+        env = {**side.env, "TENANCY_CACHE_DIR": str(cache)}
+        # Two checkouts of the repository: the output path is written into the sync
+        # objects, so the second tree can equal the first only at the same relative path.
+        checkouts = [root / f"checkout-{number}-{index}{ab}" for ab in "ab"]
+        first, second = (checkout / OUTPUT for checkout in checkouts)
+        measure = partial(_measure, rows, options, f"{size:,} users: {label}{name}", timed)
+        key = "cold"
+        try:
+            files = max(other.expected.files or 0 for other in sides)
+            _room(root, 2 * (files + PROBE_FILES + PROBE_FOLDERS))
             for checkout in checkouts:
                 shutil.copytree(repo.root, checkout, ignore=shutil.ignore_patterns(*_NOT_INPUTS))
-            first, second = (checkout / OUTPUT for checkout in checkouts)
-            kept += [*checkouts, cache]
-            measure = partial(_measure, rows, options, f"{size:,} users: {label}", timed)
-            key = "cold"
-            try:
-                disk.settle()
-                run = measure(key, [*tenancy, "--timings"], checkouts[0], env)
-                rows[key].findings = _verify_render(run, first, expected)
-                laps = timings(run.stderr)
-                if not laps:
-                    raise Mismatch("no `timing:` lines on stderr")
-                if timed:
-                    for stage, seconds, rss in laps:
-                        row = stage_rows.setdefault(
-                            stage, Row(suite=SUITE, size=size, tool=f"  stage: {stage}")
-                        )
-                        row.seconds.append(seconds)
-                        row.peak_rss_kib.append(int(rss * 1024))
-                    k8s_laps = [seconds for stage, seconds, _ in laps if stage == "k8s schema"]
-                    rows["k8s"].seconds += k8s_laps
-                rows["k8s"].findings = (
-                    f"{expected.schema_checked or 0:,} objects validated, "
-                    f"{(expected.manifests or 0) - (expected.schema_checked or 0):,} CRDs skipped"
-                )
+            disk.settle()
+            run = measure(key, [*tenancy, "--timings"], checkouts[0], env)
+            rows[key].findings = _verify_render(run, first, expected)
+            laps = timings(run.stderr)
+            if not laps:
+                raise Mismatch("no `timing:` lines on stderr")
+            if timed and "k8s" in selected:
+                for stage, seconds, rss in laps:
+                    row = stage_rows.setdefault(
+                        stage, Row(suite=SUITE, size=size, tool=f"  stage: {stage}")
+                    )
+                    row.seconds.append(seconds)
+                    row.peak_rss_kib.append(int(rss * 1024))
+                k8s_laps = [seconds for stage, seconds, _ in laps if stage == "k8s schema"]
+                rows["k8s"].seconds += k8s_laps
+            rows["k8s"].findings = (
+                f"{expected.schema_checked or 0:,} objects validated, "
+                f"{(expected.manifests or 0) - (expected.schema_checked or 0):,} CRDs skipped"
+            )
+            if "check-cold" in selected:
                 key = "check-cold"
                 run = measure(key, [*tenancy, "--check", "--no-cache"], checkouts[0], env)
                 rows[key].findings = _verify_check(run)
+            if "check" in selected:
                 key = "check"
                 run = measure(key, [*tenancy, "--check"], checkouts[0], env)
                 rows[key].findings = _verify_check(run)
+            if "warm" in selected or "noop" in selected:
                 key = "warm"
                 disk.settle()
                 run = measure(key, tenancy, checkouts[1], env)
                 rows[key].findings = _verify_render(run, second, expected)
+            if "noop" in selected:
                 key = "noop"
                 run = measure(key, tenancy, checkouts[1], env)
                 rows[key].findings = _verify_up_to_date(run)
+            if "kubeconform" in selected and schemas is not None:
                 key = "kubeconform"
                 run = measure(key, kubeconform_argv(schemas), first, env)
                 rows[key].findings = _verify_kubeconform(run, expected)
-                if ram_root is not None:
-                    # The same cold render with no disk under it: what is tenancy's own cost.
-                    key = "cold-ram"
-                    ram = ram_root / f"{size}-{number}"
-                    written.append(ram)
-                    shutil.copytree(repo.root, ram, ignore=shutil.ignore_patterns(*_NOT_INPUTS))
-                    ram_env = {**base_env, "TENANCY_CACHE_DIR": f"{ram}-cache"}
-                    written.append(Path(f"{ram}-cache"))
-                    run = measure(key, tenancy, ram, ram_env)
-                    rows[key].findings = _verify_render(run, ram / OUTPUT, expected)
-                    key = "warm-ram"
-                    again = ram_root / f"{size}-{number}-b"
-                    written.append(again)
-                    shutil.copytree(repo.root, again, ignore=shutil.ignore_patterns(*_NOT_INPUTS))
-                    run = measure(key, tenancy, again, ram_env)
-                    rows[key].findings = _verify_render(run, again / OUTPUT, expected)
-            except Mismatch as exc:
-                rows[key].findings = "FAILED"
-                result.failures.append(f"{size:,} {rows[key].tool}: {exc}")
-                break  # every later run depends on this one's output
+            if ram_root is not None:
+                # The same cold render with no disk under it: what is tenancy's own cost.
+                key = "cold-ram"
+                ram = ram_root / f"{size}-{number}-{index}"
+                written.append(ram)
+                shutil.copytree(repo.root, ram, ignore=shutil.ignore_patterns(*_NOT_INPUTS))
+                ram_env = {**side.env, "TENANCY_CACHE_DIR": f"{ram}-cache"}
+                written.append(Path(f"{ram}-cache"))
+                run = measure(key, tenancy, ram, ram_env)
+                rows[key].findings = _verify_render(run, ram / OUTPUT, expected)
+                key = "warm-ram"
+                again = ram_root / f"{size}-{number}-{index}-b"
+                written.append(again)
+                shutil.copytree(repo.root, again, ignore=shutil.ignore_patterns(*_NOT_INPUTS))
+                run = measure(key, tenancy, again, ram_env)
+                rows[key].findings = _verify_render(run, again / OUTPUT, expected)
+        except Mismatch as exc:
+            rows[key].findings = "FAILED"
+            result.failures.append(f"{size:,} {rows[key].tool}: {exc}")
+            side.failed = True  # every later run of this side depends on this one's output
+
+    try:
+        for number, timed, label in rounds(options):
+            for index, side in variant_order(list(enumerate(sides)), number):
+                if not side.failed:
+                    one(index, side, number, timed, label)
     finally:
         _remove(*written)
         if disk.ram is not None:
             _remove(disk.ram)
-    result.rows.extend(rows.values())
-    result.rows.extend(stage_rows.values())
+    this = sides[0]
+    for key in selected:
+        result.rows.extend(side.rows[key] for side in sides)
+    result.rows.extend(this.stage_rows.values())
+    for side in sides[1:]:
+        name = side.variant.name
+        if this.failed or side.failed:
+            result.notes.append(f"{size:,}: {THIS} and {name} not compared (a run failed)")
+            continue
+        for key in selected:
+            shown, verdicts = compare(this.rows[key], side.rows[key], name, memory=key == "cold")
+            if shown:
+                side.rows[key].findings = f"{shown}; {side.rows[key].findings}"
+            result.verdicts.extend(verdicts)
+        same = side.expected.tree is not None and side.expected.tree == this.expected.tree
+        result.notes.append(
+            f"{size:,}: the tree {name} rendered is "
+            + ("byte-identical to" if same else "NOT the same as")
+            + f" the tree {THIS} rendered"
+        )
+    expected, rows = this.expected, this.rows
     result.notes.append(
         f"{size:,} users, clean ({repo.admins} admin, {repo.power_users} power-user, "
         f"{repo.owners} namespace-owner): {expected.manifests or 0:,} objects in "
@@ -502,8 +648,8 @@ def _measure_size(
             f"{kubeconform.median / k8s.median:.1f}x (kubeconform includes its process start)"
         )
     cold = rows["cold"]
-    if cold.median and stage_rows:
-        top = sorted(stage_rows.values(), key=lambda r: r.median or 0.0, reverse=True)[:4]
+    if cold.median and this.stage_rows:
+        top = sorted(this.stage_rows.values(), key=lambda r: r.median or 0.0, reverse=True)[:4]
         result.notes.append(
             f"{size:,}: largest stages of the cold render: "
             + ", ".join(
@@ -513,6 +659,29 @@ def _measure_size(
             "child during `write`, which is itself two processes, so laps overlap; the `k8s "
             "schema` lap is the schema check's time summed over both writers)"
         )
+
+
+def prepare(variant: Variant) -> str | None:
+    """Compile a checkout's modules (as `make install` leaves this one: see bench/__main__.py)
+    and check that its environment imports its own tenancy, not the venv's: a problem, or None."""
+    package = variant.root / "src" / "tenancy"
+    if not (package / "__main__.py").is_file():
+        return f"{variant.name}: no {package}/__main__.py (not a checkout of tenancy?)"
+    compileall.compile_dir(package, quiet=1)
+    found = subprocess.run(
+        [sys.executable, "-c", "import tenancy; print(tenancy.__file__)"],
+        cwd=variant.root,
+        env=variant_env(variant),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    imported = found.stdout.strip()
+    if found.returncode != 0 or Path(imported).resolve() != (package / "__init__.py").resolve():
+        where = imported or found.stderr[-300:]
+        return f"{variant.name}: imports tenancy from {where!r}, not {package}"
+    return None
 
 
 def _verdict(ok: bool) -> str:
@@ -563,30 +732,47 @@ def targets(result: SuiteResult) -> list[str]:
 def run(options: Options) -> SuiteResult:
     """Every size; never raises for a slow or wrong run (it reports)."""
     result = SuiteResult()
-    if not KUBECONFORM.exists():
-        result.failures.append(f"{KUBECONFORM} is missing: run scripts/build-tools.sh")
-        return result
-    try:
-        schemas = kubeconform_schemas(options.workdir / "kubeconform-schemas")
-    except (OSError, RuntimeError, ValueError) as exc:
-        result.failures.append(f"kubeconform schemas: {exc}")
-        return result
-    kept: list[Path] = []
+    schemas = None
+    if "kubeconform" in selected_rows(options):
+        if not KUBECONFORM.exists():
+            result.failures.append(f"{KUBECONFORM} is missing: run scripts/build-tools.sh")
+            return result
+        try:
+            schemas = kubeconform_schemas(options.workdir / "kubeconform-schemas")
+        except (OSError, RuntimeError, ValueError) as exc:
+            result.failures.append(f"kubeconform schemas: {exc}")
+            return result
+    if options.against:
+        variants = (Variant(THIS, REPO_ROOT), *options.against)
+        result.failures += [problem for v in variants if (problem := prepare(v)) is not None]
+        if result.failures:
+            return result
+        result.notes.append(
+            "A/B: "
+            + "; ".join(
+                f"{v.name} = {v.root}" + "".join(f" {var}={value}" for var, value in v.env)
+                for v in variants
+            )
+            + ", each run as `python -m tenancy` with PYTHONPATH=<checkout>/src and compiled"
+            " bytecode, on the same generated inputs; each round runs every checkout in turn,"
+            " the order rotated by one each round; a ratio is this checkout's median (min) over"
+            " the other's, tree PSS the median over the repeats of each run's peak"
+        )
     try:
         for size in options.sizes:
-            _measure_size(size, options, schemas, result, kept)
+            _measure_size(size, options, schemas, result)
     finally:
-        _remove(*kept)
         ram = _ram()
         if ram is not None:
             _remove(ram)
-    result.notes.append(
-        "kubeconform command (in the output directory; SCHEMAS is the rewritten copy): "
-        + " ".join(
-            f"'{arg}'" if any(c in arg for c in " {}|()$^\\") else arg
-            for arg in kubeconform_argv(Path("SCHEMAS"))
-        ).replace(str(KUBECONFORM), "kubeconform")
-    )
+    if schemas is not None:
+        result.notes.append(
+            "kubeconform command (in the output directory; SCHEMAS is the rewritten copy): "
+            + " ".join(
+                f"'{arg}'" if any(c in arg for c in " {}|()$^\\") else arg
+                for arg in kubeconform_argv(Path("SCHEMAS"))
+            ).replace(str(KUBECONFORM), "kubeconform")
+        )
     result.notes.append(
         f"peak RSS ({rss_method()}) is Linux's wait4 figure: the largest of the process and the"
         " children it waited for (the forked audit child, bao, kubectl), not their sum; the"

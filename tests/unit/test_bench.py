@@ -435,3 +435,16 @@ def test_compare_shows_this_checkouts_ratio_to_the_other() -> None:
     assert [line.split()[0] for line in verdicts] == ["PASS", "PASS"]
     _, slower = render.compare(row([1.2], [0]), row([1.0], [0]), "base", memory=True)
     assert [line.split()[0] for line in slower] == ["MISS"]  # and no tree PSS: not measured
+
+
+def test_a_round_stops_before_the_scratch_disk_runs_out_of_inodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every tree is kept to the end of the run: an A/B run at 10,000 users can fill the disk's
+    inodes, which fails the runs (and other work on that disk) with ENOSPC."""
+    free = os.statvfs(tmp_path).f_favail
+    monkeypatch.setattr(render, "INODE_RESERVE", 0)
+    render._room(tmp_path, 0)
+    monkeypatch.setattr(render, "INODE_RESERVE", free)
+    with pytest.raises(render.Mismatch, match="inodes free on the scratch disk"):
+        render._room(tmp_path, 1_000)
