@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from tenancy.cli import cli
 from tenancy.cli import init as cli_init
 from tests.conftest import REPO, RunCli
-from tests.unit.test_scaffold import uncomment_k8s_users, uncomment_roster
+from tests.unit.people.test_scaffold import uncomment_k8s_users, uncomment_roster
 
 BIN = Path(sys.executable).parent
 CREATED = [

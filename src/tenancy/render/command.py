@@ -336,7 +336,7 @@ def produce(
         undo.callback(verdict.cancel)
         writing = start_writing(target, loaded, modeled, schema=schema_known is None)
         undo.callback(writing.cancel)
-        planned = plan(loaded, modeled, target, writing, verdict, stopwatch)
+        planned = plan(loaded, modeled, target, verdict, stopwatch)
         validated = verdict.report(stopwatch)
         if planned is None or not validated.ok:
             return Done(validated, refused=True)
@@ -388,29 +388,16 @@ def start_writing(
 
 
 def plan(
-    loaded: Loaded,
-    modeled: Modeled,
-    target: Target,
-    writing: writers.Writing,
-    verdict: Verdict,
-    stopwatch: Stopwatch,
+    loaded: Loaded, modeled: Modeled, target: Target, verdict: Verdict, stopwatch: Stopwatch
 ) -> Plan | None:
-    """The whole tree planned. The writer child's objects are planned thin (no bodies), but
-    for the kinds the checks read: the child writes them, from its own plan. Inputs that the
-    policies reject may break the plan: None then (the verdict says why)."""
+    """The whole tree planned, for the checks and for this process's part of the writing.
+    Inputs that the policies reject may break the plan: None then (the verdict says why)."""
     inventory = modeled.inventory
     assert inventory is not None
-    kinds = loaded.policies.kinds("rendered")
-    thin = writing.keys if kinds is not None else frozenset()
     try:
         with stopwatch.lap("plan"):
             return plan_tree(
-                inventory,
-                loaded.profile,
-                sources=modeled.sources,
-                output=target.placed,
-                thin=thin,
-                keep=kinds or frozenset(),
+                inventory, loaded.profile, sources=modeled.sources, output=target.placed
             )
     except (KeyError, TypeError, ValueError):
         if verdict.report(stopwatch).ok:

@@ -218,7 +218,7 @@ class Writing:
             share = self.child.result()
             if share.digests.keys() == set(theirs):
                 return share
-        # From the child's own plan: the whole plan may hold the child's objects thin.
+        # From the child's own plan (`planner`), as the child would have written it.
         own = self.planner() if self.planner is not None else planned
         paths = [path for path, key in own.sources.items() if key in self.keys]
         if set(paths) != set(theirs):

@@ -33,7 +33,6 @@ from tests.fixtures import ROSTER, SOURCES
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="the writers fork only on Linux")
 
 CONFIG = Config(zones=("example.org",))
-RBAC = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
 SHOWN = "out"
 K8S: dict[str, Any] = {
     "cleo": {
@@ -648,8 +647,8 @@ def test_a_child_that_planned_something_else_is_refused(tmp_path: Path) -> None:
 def test_a_child_that_died_is_written_here_from_its_own_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """When the child dies, this process writes the child's share from the child's plan
-    (the whole plan holds those objects thin), and the tree is the one-process writer's."""
+    """When the child dies, this process writes the child's share from the child's plan, and
+    the tree is the one-process writer's."""
     inventory = build(ROSTER, K8S, CONFIG)
     keys = render_write.last(render_write.key_weights(inventory), 0.6)
     parent = os.getpid()
@@ -662,8 +661,7 @@ def test_a_child_that_died_is_written_here_from_its_own_plan(
 
     monkeypatch.setattr(render_write.Writing, "_one", dies_in_child)
     writing = started(tmp_path / "two", inventory, keys, schema=True)
-    thin = plan(inventory, load(), sources=SOURCES, output=SHOWN, thin=writing.keys, keep=RBAC)
-    outcome = writing.finish(thin)
+    outcome = writing.finish(plan(inventory, load(), sources=SOURCES, output=SHOWN))
     assert outcome.staged is not None
     outcome.staged.commit()
     whole = plan(inventory, load(), sources=SOURCES, output=SHOWN)

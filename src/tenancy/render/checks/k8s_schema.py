@@ -83,31 +83,10 @@ def _fast(root: str, version: str, file: str) -> Any:
         return None
     definitions = _definitions(root, version)
     schema = json.loads(path.read_text(encoding="utf-8"))
-    # Only the definitions this kind reaches: jsonschema-rs converts what the retriever gives
-    # it, and all 707 of them cost 4-9 ms per kind (on the way to the first fork) where these
-    # cost under 2 ms.
-    reached = {**definitions, "$defs": reachable(schema, definitions["$defs"])}
-    return jsonschema_rs.validator_for(schema, retriever=lambda _uri: reached)
-
-
-def reachable(schema: Any, defs: Mapping[str, Any]) -> dict[str, Any]:
-    """The definitions `schema` refers to (`.../_definitions.json#/$defs/NAME`), and those
-    they refer to, transitively."""
-    found: dict[str, Any] = {}
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and "#/$defs/" in ref:
-                name = ref.rsplit("#/$defs/", 1)[1].replace("~1", "/").replace("~0", "~")
-                if name not in found and name in defs:
-                    found[name] = defs[name]
-                    stack.append(defs[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
+    # Every definition goes to each kind's validator. Handing it only those the kind reaches
+    # compiled faster (under 2 ms a kind instead of 4-9 ms), but that bought 2-3 % of a
+    # 1,000-user render and nothing measurable at 10,000 (docs/render-pipeline.md): removed.
+    return jsonschema_rs.validator_for(schema, retriever=lambda _uri: definitions)
 
 
 @cache

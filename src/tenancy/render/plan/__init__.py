@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
 from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
@@ -96,28 +95,16 @@ class Texts(Mapping[str, str]):
     already, a few kustomizations, the files a finding points at), so they write just those,
     with the same emitter and therefore the same bytes."""
 
-    def __init__(
-        self,
-        owners: dict[str, Owner],
-        names: dict[str, str],
-        fill: Callable[[str], Plan] | None = None,
-    ) -> None:
+    def __init__(self, owners: dict[str, Owner], names: dict[str, str]) -> None:
         self._owners = owners
         self._names = names
-        self._fill = fill  # an input key's own plan, for the objects planned thin
         self._written: dict[str, str] = {}
         self._sorted: list[str] | None = None
 
     def __getitem__(self, path: str) -> str:
         text = self._written.get(path)
         if text is None:
-            owner = self._owners[path]
-            if isinstance(owner, Manifest) and owner.body is kubernetes.THIN:
-                if self._fill is None:
-                    raise KeyError(path)
-                text = self._fill(owner.source).files[path]
-            else:
-                text = _text(owner, self._names)
+            text = _text(self._owners[path], self._names)
             self._written[path] = text
         return text
 
@@ -172,20 +159,15 @@ def plan(
     sources: dict[str, str],
     output: str = "manifests",
     text: bool = True,
-    thin: frozenset[str] = frozenset(),
-    keep: frozenset[str] = frozenset(),
 ) -> Plan:
     """Every object and file of the tree, without writing the Kubernetes YAML yet.
 
-    `text=False` plans no kustomizations (see `render`). The namespaced objects of the input
-    keys in `thin` are planned without their bodies, except those of the kinds in `keep`
-    (see `kubernetes.namespaces`): another process writes their files, and asking `files`
-    for one plans its key alone."""
+    `text=False` plans no kustomizations (see `render`)."""
     manifests: list[Manifest] = [
         *kubernetes.cluster_roles(profiles),
         *kubernetes.admission_policies(profiles),
         *kubernetes.user_bindings(inventory, profiles),
-        *kubernetes.namespaces(inventory, profiles, thin=thin, keep=keep),
+        *kubernetes.namespaces(inventory, profiles),
         *quarantine.namespaces(inventory, profiles),
     ]
     review, operator = vault.render(inventory, profiles, sources)
@@ -218,10 +200,6 @@ def plan(
         if owners[manifest.path] is manifest:
             by_kind.setdefault(manifest.kind, []).append(manifest)
 
-    @cache
-    def fill(key: str) -> Plan:
-        return plan(subset(inventory, frozenset({key})), profiles, sources=sources, output=output)
-
     return Plan(
         manifests=tuple(manifests),
         owners=owners,
@@ -230,7 +208,7 @@ def plan(
         data=data,
         problems=tuple(problems),
         names=sources,
-        files=Texts(owners, sources, fill if thin else None),
+        files=Texts(owners, sources),
         order={
             key: index
             for index, key in enumerate(
@@ -263,8 +241,6 @@ def texts(planned: Plan, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 def _text(owner: Owner, names: dict[str, str]) -> str:
     if isinstance(owner, Manifest):
-        if owner.body is kubernetes.THIN:
-            raise ValueError(f"{owner.path} was planned thin: its key's own plan writes it")
         return dump(owner.body, header_source(owner.source, names))
     if isinstance(owner, vault.Review):
         return owner.written()

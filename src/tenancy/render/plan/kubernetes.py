@@ -110,15 +110,6 @@ def user_bindings(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
     return out
 
 
-#: The body of an object planned but not built (`namespaces`, `thin`). Never written: the
-#: writers and `render.Texts` refuse it.
-THIN: dict[str, Any] = {}
-
-#: The kinds `namespaces` can plan thin; a thin plan that must keep any of them is not thin.
-THINNABLE = frozenset(
-    {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Certificate", "DNSEndpoint"}
-)
-
 #: The network policies of every namespace, and the one added when the user has domains.
 NETWORK_POLICIES = ("default-deny", "allow-dns", "allow-same-tenant")
 INGRESS_POLICY = "allow-ingress-controller"
@@ -151,88 +142,21 @@ def _dns_target(settings: dict[str, Any]) -> str | None:
     return str(target) if target else None
 
 
-def namespaces(
-    inventory: Inventory,
-    profiles: Profiles,
-    *,
-    thin: frozenset[str] = frozenset(),
-    keep: frozenset[str] = frozenset(),
-) -> list[Manifest]:
+def namespaces(inventory: Inventory, profiles: Profiles) -> list[Manifest]:
     """Everything inside each namespace a namespace-owner owns.
 
     What does not depend on the namespace is built once per user (the labels, the quota, the
     policies' specs) and what depends on neither once per render, and shared by the objects:
     nothing changes a body once it is built, and 10,000 users' 160,000 objects fit in a third
-    less memory this way (every process that reads them copies the pages they are on).
-
-    For the input keys in `thin`, only the objects of the kinds in `keep` are built; the
-    others get the `THIN` body: `render` plans them so (their paths and names are exact) when
-    another process writes them, and this one needs only what its checks read."""
+    less memory this way (every process that reads them copies the pages they are on)."""
     out: list[Manifest] = []
     settings = profiles.settings
     shared = _shared_specs(settings)
-    role = settings["tiers"]["namespace-owner"]["namespace_role"]
     deployer = settings["vault"]["deployer"]["service_account"]
-    thin = thin if keep.isdisjoint(THINNABLE) else frozenset()
     for user in inventory.users:
         if user.role != "namespace-owner" or user.quota is None:
             continue
-        if f"k8s_users.{user.key}" in thin:
-            out += _thin_objects(user, inventory, settings, shared, role, deployer, keep)
-        else:
-            out += _tenant_objects(user, inventory, settings, shared, deployer)
-    return out
-
-
-def _thin_objects(
-    user: K8sUser,
-    inventory: Inventory,
-    settings: dict[str, Any],
-    shared: _Shared,
-    role: str,
-    deployer: str,
-    keep: frozenset[str],
-) -> list[Manifest]:
-    """One tenant's objects planned thin: every path and name exact, the body built only for
-    the kinds in `keep` (see `namespaces`)."""
-    out: list[Manifest] = []
-    folder = f"kubernetes/tenants/{slug(user.key)}"
-    source = f"k8s_users.{user.key}"
-    binding = f"tenancy-namespace-owner-{slug(user.key)}"
-    labels = Shared(metadata("", **_tenant_labels(user))["labels"])
-    role_ref = Shared({"apiGroup": RBAC, "kind": "ClusterRole", "name": role})
-    subjects = [subject(user, inventory.config)]
-    names = _network_names(user, settings)
-    for namespace in user.namespaces:
-        entries = [
-            ("Namespace", namespace),
-            ("ResourceQuota", "user-quota"),
-            ("ResourceQuota", "object-quota"),
-            ("LimitRange", "defaults"),
-            *(("NetworkPolicy", name) for name in names),
-            ("RoleBinding", binding),
-            ("ServiceAccount", deployer),
-            ("Role", f"{namespace}-deployer"),
-        ]
-        if user.domains:
-            entries.append(("Certificate", f"tls-{slug(user.key)}"))
-            if _dns_target(settings) and namespace == user.namespaces[0]:
-                entries.append(("DNSEndpoint", f"dns-{slug(user.key)}"))
-        for kind, name in entries:
-            body = THIN
-            # Only kinds outside THINNABLE can be kept here: build them as `_tenant_objects`.
-            if kind == "RoleBinding" and kind in keep:
-                meta = {"name": name, "namespace": namespace, "labels": labels}
-                body = {
-                    "apiVersion": f"{RBAC}/v1",
-                    "kind": kind,
-                    "metadata": meta,
-                    "roleRef": role_ref,
-                    "subjects": subjects,
-                }
-            elif kind in keep:
-                body = _deployer_objects(namespace, labels, shared, deployer)[kind]
-            out.append(_placed(folder, namespace, kind, name, body, source))
+        out += _tenant_objects(user, inventory, settings, shared, deployer)
     return out
 
 

@@ -35,9 +35,8 @@ TOOLS: tuple[Tool, ...] = ("argocd", "flux", "both")
 #: The label the generated Applications carry, which the RollingSync steps select on.
 UNIT_LABEL = "tenancy.io/sync-unit"
 
-#: The API group of every kind the units hold. The kind alone decides it (an object planned
-#: without its body, `kubernetes.THIN`, still has its kind), so a plan and a written tree
-#: give the same AppProject.
+#: The API group of every kind the units hold. The kind alone decides it, so a plan and a
+#: written tree give the same AppProject.
 GROUPS = {
     "Namespace": "",
     "ResourceQuota": "",

@@ -7,13 +7,12 @@ import random
 import re
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tenancy.model import Config, build
-from tenancy.render.plan import INDEX, emit, index_text, plan, render, texts
+from tenancy.render.plan import INDEX, emit, index_text, plan, render
 from tenancy.render.plan.profiles import builtin_texts, from_texts, load, with_overrides
 from tests import strategies
 from tests.fixtures import ROSTER, SOURCES
@@ -255,53 +254,6 @@ def test_a_name_collision_keeps_the_first_claim() -> None:
     assert problems and {p.code for p in problems} == {"render-name-collision"}
     for path in planned.files:
         assert planned.files[path] == rendered.files[path]
-
-
-RBAC_KINDS = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
-
-
-@given(strategies.valid_inputs(), st.randoms(use_true_random=False))
-def test_a_thin_plan_has_the_same_files_and_writes_the_same_bytes(
-    pair: tuple[Any, Any], rnd: random.Random
-) -> None:
-    """Planning some keys thin changes no path, source or object name; the kept kinds' bodies
-    are the full ones, and every file's text (planned again for its key on demand) is the
-    full plan's, byte for byte. Writing a thin object directly is refused."""
-    from tenancy.render.plan import kubernetes
-
-    roster, k8s = pair
-    inventory = build(roster, k8s, CONFIG)
-    full = plan(inventory, load(), sources=SOURCES)
-    keys = [f"k8s_users.{user.key}" for user in inventory.users]
-    thin_keys = frozenset(k for k in keys if rnd.random() < 0.5)
-    thin = plan(inventory, load(), sources=SOURCES, thin=thin_keys, keep=RBAC_KINDS)
-    assert list(thin.owners) == list(full.owners)
-    assert thin.sources == full.sources
-    assert [(m.path, m.kind, m.name, m.namespace) for m in thin.manifests] == [
-        (m.path, m.kind, m.name, m.namespace) for m in full.manifests
-    ]
-    for mine, whole in zip(thin.manifests, full.manifests, strict=True):
-        if mine.body is kubernetes.THIN:
-            assert mine.source in thin_keys and mine.kind not in RBAC_KINDS
-        else:
-            assert mine.body == whole.body
-    assert thin.objects(RBAC_KINDS) == full.objects(RBAC_KINDS)
-    for path in thin.files:
-        assert thin.files[path] == full.files[path]
-    thinned = [m.path for m in thin.manifests if m.body is kubernetes.THIN]
-    if thinned:
-        with pytest.raises(ValueError, match="planned thin"):
-            list(texts(thin, thinned[:1]))
-
-
-def test_a_plan_that_must_keep_a_thinnable_kind_is_not_thin() -> None:
-    """When the checks read Namespaces too, nothing is planned thin."""
-    from tenancy.render.plan import kubernetes
-
-    inventory = build(ROSTER, K8S, CONFIG)
-    keys = frozenset(f"k8s_users.{user.key}" for user in inventory.users)
-    planned = plan(inventory, load(), sources=SOURCES, thin=keys, keep=frozenset({"Namespace"}))
-    assert all(m.body is not kubernetes.THIN for m in planned.manifests)
 
 
 def test_admission_policies_are_rendered_with_a_binding_to_tenant_namespaces() -> None:

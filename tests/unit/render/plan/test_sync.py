@@ -12,7 +12,7 @@ import yaml
 from tenancy.inputs.load import parse_yaml
 from tenancy.model import Config, build
 from tenancy.render.checks import k8s_schema
-from tenancy.render.plan import plan, render
+from tenancy.render.plan import render
 from tenancy.render.plan.profiles import load, with_overrides
 from tenancy.validate.config import resolve
 from tests.conftest import dedent
@@ -199,18 +199,6 @@ def test_every_sync_object_passes_the_strict_crd_check() -> None:
     }
     problems = k8s_schema.check(objects, tree.files, "manifests")
     assert [p for p in problems if p.severity == "error"] == []
-
-
-def test_a_thin_plan_wires_the_same_as_a_whole_one() -> None:
-    """The AppProject is made from kinds and namespaces alone, so the plan that leaves another
-    process's objects without bodies gives the same wiring as the whole render."""
-    inventory = build(ROSTER, K8S, CONFIG)
-    whole = plan(inventory, load(), sources=SOURCES)
-    thin = plan(inventory, load(), sources=SOURCES, thin=frozenset({"k8s_users.cleo"}))
-    assert thin.manifests != whole.manifests
-    assert [m.body for m in thin.manifests if m.path.startswith("sync/")] == [
-        m.body for m in whole.manifests if m.path.startswith("sync/")
-    ]
 
 
 def test_the_placeholder_repository_is_a_warning_at_its_key() -> None:
