@@ -229,7 +229,7 @@ def parse_json(
                 "write the character itself, or a complete pair such as \\ud83d\\ude00",
             )
         ]
-    if not duplicates and _depth_ok(data, max_depth):
+    if not duplicates and depth_ok(data, max_depth):
         return Document(path, data, None, text), []
     # Rare path: run the YAML pass now, for the precise position of the duplicate or depth.
     _, problems = parse_yaml(path, text, max_depth=max_depth)
@@ -267,8 +267,9 @@ def _lone_surrogate(text: str) -> int | None:
     return pending
 
 
-def _depth_ok(value: Any, limit: int) -> bool:
-    """Iterative depth check of parsed JSON (json itself accepts any depth it can recurse)."""
+def depth_ok(value: Any, limit: int) -> bool:
+    """Iterative depth check of parsed JSON (json itself accepts any depth it can recurse, and
+    code that walks the data recursively must not meet a deeper value)."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()

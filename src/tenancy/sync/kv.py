@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tenancy.errors import BackendError, RepoError
+from tenancy.inputs.load import depth_ok
 
 ChangeAction = Literal["create", "update", "delete"]
 #: The loader's limit (load.DEFAULT_MAX_DEPTH): what is pulled must load again from git.
@@ -47,10 +48,10 @@ def decode(data: Mapping[str, Any] | None, field: str, where: str) -> dict[str, 
             ) from exc
         except RecursionError:
             value = None  # deeper than Python's JSON parser recurses: reported below
-            depth_ok = False
+            deep_enough = False
         else:
-            depth_ok = _depth_ok(value, MAX_DEPTH)
-        if not depth_ok:
+            deep_enough = depth_ok(value, MAX_DEPTH)
+        if not deep_enough:
             raise BackendError(
                 f"{where} field {field!r} is nested deeper than {MAX_DEPTH} levels; k8s_users "
                 "is a map of users, a few levels deep"
@@ -60,19 +61,6 @@ def decode(data: Mapping[str, Any] | None, field: str, where: str) -> dict[str, 
             f"{where} field {field!r} holds {type(value).__name__}, not a JSON object of users"
         )
     return value
-
-
-def _depth_ok(value: Any, limit: int) -> bool:
-    """Iterative depth check (the merge and the comparison recurse into the data)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return False
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return True
 
 
 def _canonical(value: Any) -> str:
