@@ -12,8 +12,11 @@ content, so a render whose inputs did not change costs no check at all.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from tenancy.errors import Diagnostic
 from tenancy.model import Config, Inventory
@@ -85,10 +88,16 @@ class Checks:
     task: concurrent.Task[list[Diagnostic]]
     schema_known: list[Diagnostic] | None
     remember_schema: Callable[[list[Diagnostic]], None] | None = None
+    #: The folder the tools' scratch copies go in, made by this process: a child killed with
+    #: its tools running cannot remove what it made, this process removes it whole.
+    scratch: Path | None = None
 
     def finish(self, stopwatch: Stopwatch, schema: list[Diagnostic] | None) -> list[Diagnostic]:
         with stopwatch.lap("checks wait"):
-            found = self.task.result()
+            try:
+                found = self.task.result()
+            finally:
+                self._clean()
         if self.schema_known is not None:
             return [*found, *self.schema_known]
         if schema is None:
@@ -99,6 +108,11 @@ class Checks:
 
     def cancel(self) -> None:
         self.task.cancel()
+        self._clean()
+
+    def _clean(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def start_checks(
@@ -139,8 +153,10 @@ def start_checks(
         known = known_findings(cache, audit_entry, tree, output) if audit_cacheable else None
         if known is not None:
             return Checks(concurrent.start(lambda: known, fork=False), schema_known=[])
+    scratch = Path(tempfile.mkdtemp(prefix="tenancy-checks-"))
     run = _Run(
         planned=planned,
+        scratch=scratch,
         engine=engine,
         policies=policies,
         inventory=inventory,
@@ -150,12 +166,16 @@ def start_checks(
         audit_entry=audit_entry if tree is not None and audit_cacheable else None,
     )
     with stopwatch.lap("checks start"):
-        task = concurrent.start(run.checks, concurrent.FINDINGS, fork=audit_cacheable)
+        try:
+            task = concurrent.start(run.checks, concurrent.FINDINGS, fork=audit_cacheable)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
 
     def remember_schema(found: list[Diagnostic]) -> None:
         cache.put("k8s", schema_entry, found)
 
-    return Checks(task, schema_known, remember_schema if tree is not None else None)
+    return Checks(task, schema_known, remember_schema if tree is not None else None, scratch)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +184,7 @@ class _Run:
     it remembered under `audit_entry` (None: nothing is remembered as a whole)."""
 
     planned: Plan
+    scratch: Path
     engine: PolicyEngine
     policies: PolicySet
     inventory: Inventory
@@ -175,9 +196,12 @@ class _Run:
     def checks(self) -> list[Diagnostic]:
         planned, cache, output = self.planned, self.cache, self.output
         # The tools start first and run while the audit uses this CPU.
-        hcl = tools.start_hcl(planned.files, output, cache, planned.review_paths)
+        scratch = self.scratch
+        hcl = tools.start_hcl(planned.files, output, cache, planned.review_paths, scratch)
         try:
-            kustomize = tools.start_kustomize(planned.files, output, cache, planned.kustomizations)
+            kustomize = tools.start_kustomize(
+                planned.files, output, cache, planned.kustomizations, scratch
+            )
         except BaseException:
             hcl.cancel()
             raise

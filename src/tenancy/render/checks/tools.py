@@ -233,9 +233,11 @@ def _start(
     output: str,
     jobs: list[Job],
     batch: Callable[[list[Job]], Job] | None = None,
+    scratch: Path | None = None,
 ) -> Pending:
     """Findings per job from the cache; the jobs it does not know are started, as one `batch`
-    when there are several and a batch is given."""
+    when there are several and a batch is given. Their scratch folder goes in `scratch` (the
+    system's temporary folder when None)."""
     pending = Pending(kind=kind, store=store, output=output)
     for job in jobs:
         known = store.get(kind, job.entry)
@@ -246,7 +248,7 @@ def _start(
     if batch is not None and len(pending.queued) > 1:
         pending.queued = [batch(pending.queued)]
     if pending.queued:
-        pending.folder = tempfile.TemporaryDirectory(prefix=f"tenancy-{kind}-")
+        pending.folder = tempfile.TemporaryDirectory(prefix=f"tenancy-{kind}-", dir=scratch)
         pending.launch()
     return pending
 
@@ -262,6 +264,7 @@ def start_hcl(
     output: str,
     cache: memo.Cache | None = None,
     paths: Iterable[str] | None = None,
+    scratch: Path | None = None,
 ) -> Pending:
     """Parse one policy per shape with `bao policy fmt`: started now, see `Pending`.
     `paths` are the files that may be policies (all files when None)."""
@@ -307,7 +310,7 @@ def start_hcl(
         together = f"{len(paths)} policies parsed together"
         return Job(entry, prepare, _hcl_judge(output, "", together), tuple(queued))
 
-    return _start(store, "hcl", output, jobs, batch)
+    return _start(store, "hcl", output, jobs, batch, scratch)
 
 
 def _hcl_judge(output: str, path: str, what: str = "this policy") -> Judge:
@@ -355,6 +358,7 @@ def start_kustomize(
     output: str,
     cache: memo.Cache | None = None,
     listed: dict[str, tuple[str, ...]] | None = None,
+    scratch: Path | None = None,
 ) -> Pending:
     """Build the kustomizations with kubectl, and check every one's resources structurally.
 
@@ -383,7 +387,7 @@ def start_kustomize(
     jobs = [_kustomize_job(kubectl, tool, output, root, inside_of[root], files) for root in targets]
     roots = {job.entry: root for job, root in zip(jobs, targets, strict=True)}
     batch = _kustomize_batch(kubectl, output, roots, inside_of, files)
-    pending = _start(store, "kustomize", output, jobs, batch)
+    pending = _start(store, "kustomize", output, jobs, batch, scratch)
     pending.found[:0] = problems
     return pending
 
