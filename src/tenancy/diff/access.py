@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from tenancy.model import Inventory, Manifest, Permission, Person, VaultGrant
+from tenancy.model import Inventory, K8sUser, Manifest, Permission, Person, VaultGrant
 from tenancy.render.plan import Rendered
 from tenancy.render.plan.vault import parse_hcl
 
@@ -150,6 +150,7 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
     bindings: list[Manifest] = []
     policies: dict[str, dict[str, tuple[str, ...]]] = {}
     entities: dict[str, list[str]] = {}
+    rendered_storage: dict[str, str] = {}
     for manifest in rendered.manifests:
         body = manifest.body
         if manifest.kind == "ClusterRole":
@@ -160,6 +161,11 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
             policies[manifest.name] = parse_hcl(body["spec"]["policy"])
         elif manifest.kind == "Entity" and manifest.path.startswith("vault/"):
             entities[body["spec"]["name"]] = list(body["spec"].get("policies", []))
+        elif manifest.kind == "ResourceQuota" and manifest.name == "user-quota":
+            # What the cluster enforces: a storage quota left unset is the tier's default.
+            storage = body["spec"]["hard"].get("requests.storage")
+            if storage is not None:
+                rendered_storage[str(manifest.namespace)] = str(storage)
 
     by_identity: dict[str, set[Permission]] = defaultdict(set)
     # Thousands of bindings, a few roles: each role is expanded once.
@@ -191,18 +197,6 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
             # Policy resources carry the object-name form of the policy name.
             for path, capabilities in policies.get(name.replace("_", "-"), {}).items():
                 vault |= {VaultGrant(path, c) for c in capabilities}
-        quota: tuple[tuple[str, str], ...] = ()
-        if user is not None and user.quota is not None:
-            q = user.quota
-            items = [
-                ("cpu_requests", q.cpu_requests),
-                ("memory_requests", q.memory_requests),
-                ("memory_limits", q.memory_limits),
-                ("pods", q.pods),
-            ]
-            if q.storage is not None:
-                items.append(("storage", q.storage))
-            quota = tuple(sorted(items))
         out[person_id] = Person(
             id=person_id,
             role=user.role if user else None,
@@ -211,10 +205,30 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
             email=user.email if user else None,
             namespaces=user.namespaces if user else (),
             domains=user.domains if user else (),
-            quota=quota,
+            quota=_quota(user, rendered_storage),
             k8s=frozenset(
                 by_identity.get(inventory.config.username(user), set()) if user else set()
             ),
             vault=frozenset(vault),
         )
     return out
+
+
+def _quota(user: K8sUser | None, rendered_storage: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A namespace-owner's quota by input key. Storage is what the rendered quota holds (the
+    user's own, else the tier's default), so going back to the default is a change too."""
+    if user is None or user.quota is None:
+        return ()
+    q = user.quota
+    items = [
+        ("cpu_requests", q.cpu_requests),
+        ("memory_requests", q.memory_requests),
+        ("memory_limits", q.memory_limits),
+        ("pods", q.pods),
+    ]
+    storage = q.storage
+    if storage is None and user.namespaces:
+        storage = rendered_storage.get(user.namespaces[0])
+    if storage is not None:
+        items.append(("storage", storage))
+    return tuple(sorted(items))

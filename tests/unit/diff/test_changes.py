@@ -58,6 +58,15 @@ def changed(k8s: dict[str, Any], roster: Any = ROSTER) -> dict[str, list[tuple[s
     return {p: [(c.kind, c.detail, c.severity) for c in cs] for p, cs in result.people.items()}
 
 
+def test_a_storage_quota_back_to_the_tier_default_is_a_quota_change() -> None:
+    """Dropping an explicit storage quota leaves the tier's default in the rendered quota
+    (render/profiles.yaml `storage_quota`): the person's storage changes to it, and says so."""
+    explicit = {**BASE, "cleo": {**BASE["cleo"], "quota": {"cpu_requests": "2", "storage": "50Gi"}}}
+    result = diff(snap(ROSTER, explicit, "base"), snap(ROSTER, BASE, "head"))
+    storage = [c for c in result.people["cleo"] if c.kind == "quota" and c.detail == "storage"]
+    assert [(c.before, c.after, c.severity) for c in storage] == [("50Gi", "20Gi", "low")]
+
+
 def test_no_change_is_empty() -> None:
     """diff(x, x) reports nothing."""
     result = diff(snap(ROSTER, BASE), snap(ROSTER, BASE))
