@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tenancy.errors import Diagnostic, ExitCode, Report, UsageError, sort_diagnostics
+from tenancy.inputs.files import display
 from tenancy.inputs.load import Document
 from tenancy.inputs.read import InputFile, read_inputs, read_waivers, tree_path
 from tenancy.model import Config, InputName, Inventory, build
@@ -103,14 +104,16 @@ def render(params: RenderParams, stopwatch: Stopwatch) -> Done:
             return refused
         if modeled.broken is not None:
             raise modeled.broken
-    target = where(params, loaded, modeled, stopwatch)
-    known = recall(target, loaded, modeled, verdict, stopwatch)
+    inventory = modeled.inventory
+    assert inventory is not None  # a model that broke was refused or raised just above
+    target = where(params, loaded, inventory, modeled.sources, stopwatch)
+    known = recall(target, loaded, inventory, verdict, stopwatch)
     if known is not None:
         return known
     # One render at a time writes a folder (a second one waits, then fails), and a write the
     # file system refuses is an environment error naming the path: exit 3 either way.
     with write.guarded(target.output, target.shown, lock=not target.check):
-        return produce(target, loaded, modeled, verdict, stopwatch)
+        return produce(target, loaded, inventory, modeled.sources, verdict, stopwatch)
 
 
 # --- load, model, judge ---------------------------------------------------------------------
@@ -265,33 +268,37 @@ class Target:
     memoizable: bool
 
 
-def where(params: RenderParams, loaded: Loaded, modeled: Modeled, stopwatch: Stopwatch) -> Target:
-    from tenancy.inputs import files
-
+def where(
+    params: RenderParams,
+    loaded: Loaded,
+    inventory: Inventory,
+    sources: dict[str, str],
+    stopwatch: Stopwatch,
+) -> Target:
     output = params.output or Path(loaded.config.output)
     placed = tree_path(output, loaded.config)
     store = Cache.from_environment(params.cache)
     entry = None
-    if store.root is not None and modeled.inventory is not None:
+    if store.root is not None:
         with stopwatch.lap("recall"):
-            entry = memo.render_key(modeled.inventory, loaded.profile, modeled.sources, placed)
+            entry = memo.render_key(inventory, loaded.profile, sources, placed)
     memoizable = params.engine == "embedded"
-    return Target(output, files.display(output), placed, params.check, store, entry, memoizable)
+    return Target(output, display(output), placed, params.check, store, entry, memoizable)
 
 
 def recall(
-    target: Target, loaded: Loaded, modeled: Modeled, verdict: Verdict, stopwatch: Stopwatch
+    target: Target, loaded: Loaded, inventory: Inventory, verdict: Verdict, stopwatch: Stopwatch
 ) -> Done | None:
     """An identical render checked before: the disk is compared with its digests, and a plain
     render finds nothing to write. None when this render is new to the memo."""
-    if target.entry is None or not target.memoizable or modeled.inventory is None:
+    if target.entry is None or not target.memoizable:
         return None
     with stopwatch.lap("recall"):
         known = memo.recall_checked(
             target.store,
             target.entry,
             policies=loaded.policies,
-            inventory=modeled.inventory,
+            inventory=inventory,
             config=loaded.config,
             shown=target.shown,
             output=target.output,
@@ -324,19 +331,22 @@ CHILD_SHARE = 0.58
 
 
 def produce(
-    target: Target, loaded: Loaded, modeled: Modeled, verdict: Verdict, stopwatch: Stopwatch
+    target: Target,
+    loaded: Loaded,
+    inventory: Inventory,
+    sources: dict[str, str],
+    verdict: Verdict,
+    stopwatch: Stopwatch,
 ) -> Done:
     """Plan, write and check the tree, then remember and swap it in. Anything that fails on
     the way stops every child and removes what was staged (`undo`)."""
-    inventory = modeled.inventory
-    assert inventory is not None  # a broken model was refused or raised by `render`
     entry, shown = target.entry, target.shown
     schema_known = target.store.get("k8s", checks.schema_key(entry, shown)) if entry else None
     with ExitStack() as undo:
         undo.callback(verdict.cancel)
-        writing = start_writing(target, loaded, modeled, schema=schema_known is None)
+        writing = start_writing(target, loaded, inventory, sources, schema=schema_known is None)
         undo.callback(writing.cancel)
-        planned = plan(loaded, modeled, target, verdict, stopwatch)
+        planned = plan(target, loaded, inventory, sources, verdict, stopwatch)
         validated = verdict.report(stopwatch)
         if planned is None or not validated.ok:
             return Done(validated, refused=True)
@@ -370,17 +380,15 @@ def produce(
 
 
 def start_writing(
-    target: Target, loaded: Loaded, modeled: Modeled, *, schema: bool
+    target: Target, loaded: Loaded, inventory: Inventory, sources: dict[str, str], *, schema: bool
 ) -> writers.Writing:
     """A child starts writing its part of the tree now, planning only that part, while this
     process plans the whole tree (for the checks and for its own part)."""
-    inventory = modeled.inventory
-    assert inventory is not None
     keys = writers.last(writers.key_weights(inventory), CHILD_SHARE)
     mine = subset(inventory, keys)
 
     def planner() -> Plan:
-        return plan_tree(mine, loaded.profile, sources=modeled.sources, output=target.placed)
+        return plan_tree(mine, loaded.profile, sources=sources, output=target.placed)
 
     return writers.start(
         target.output, target.shown, check=target.check, schema=schema, keys=keys, planner=planner
@@ -388,17 +396,18 @@ def start_writing(
 
 
 def plan(
-    loaded: Loaded, modeled: Modeled, target: Target, verdict: Verdict, stopwatch: Stopwatch
+    target: Target,
+    loaded: Loaded,
+    inventory: Inventory,
+    sources: dict[str, str],
+    verdict: Verdict,
+    stopwatch: Stopwatch,
 ) -> Plan | None:
     """The whole tree planned, for the checks and for this process's part of the writing.
     Inputs that the policies reject may break the plan: None then (the verdict says why)."""
-    inventory = modeled.inventory
-    assert inventory is not None
     try:
         with stopwatch.lap("plan"):
-            return plan_tree(
-                inventory, loaded.profile, sources=modeled.sources, output=target.placed
-            )
+            return plan_tree(inventory, loaded.profile, sources=sources, output=target.placed)
     except (KeyError, TypeError, ValueError):
         if verdict.report(stopwatch).ok:
             raise
