@@ -48,10 +48,19 @@ def default_root() -> Path | None:
         return None
 
 
+#: The whole tenancy package (this module is in `tenancy/render/`): the render and its checks
+#: depend on the model, the policy engine, the loader, not only on the render's own modules.
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
 @cache
 def code_digest() -> str:
     """sha256 of every module of tenancy: a changed check is never answered from the cache."""
-    package = Path(__file__).parent
+    return digest_of(PACKAGE)
+
+
+def digest_of(package: Path) -> str:
+    """sha256 of the path and bytes of every Python module below `package`."""
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())

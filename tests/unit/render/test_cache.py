@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import tenancy
 from tenancy.errors import Diagnostic, Location
-from tenancy.render.cache import Cache, default_root, file_identity, key
+from tenancy.render.cache import Cache, code_digest, default_root, digest_of, file_identity, key
 
 FULL = Diagnostic(
     location=Location("out/vault/policies/a.hcl", 3, 7, rev="abc123"),
@@ -224,3 +225,19 @@ def test_bytes_entries_are_stored_whole_and_pruned_with_the_rest(tmp_path: Path)
     off = Cache(None)
     off.store_bytes("render", "x", b"y")
     assert off.load_bytes("render", "x") is None
+
+
+def test_the_code_digest_covers_every_module_of_tenancy(tmp_path: Path) -> None:
+    """The key's code part is the whole package, so an edit outside `render/` (the model, the
+    policy engine) is never answered with findings made by the code before it."""
+    package = Path(tenancy.__file__).resolve().parent
+    assert code_digest() == digest_of(package)
+    copy = tmp_path / "tenancy"
+    for source in package.rglob("*.py"):
+        target = copy / source.relative_to(package)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    before = digest_of(copy)
+    with (copy / "model.py").open("a") as model:
+        model.write("# a local edit\n")
+    assert digest_of(copy) != before
