@@ -137,6 +137,14 @@ def test_killed_render_takes_its_writers_with_it(tmp_path: Path, survivors: list
     repo = copy_repo(tmp_path)
     killed = subprocess.Popen([*TENANCY, "render"], cwd=repo, env=_environment())
     survivors.append(killed.pid)
+    # Killed mid-render: once it has forked (its judge, writer or checks), not before it ran.
+    deadline = time.monotonic() + 60
+    forked = []
+    while not forked and killed.poll() is None and time.monotonic() < deadline:
+        forked = _children(killed.pid)
+        time.sleep(0.01)
+    survivors.extend(forked)
+    assert forked, "the render never forked before it ended: nothing was killed mid-render"
     killed.kill()
     killed.wait()
     again = subprocess.run(

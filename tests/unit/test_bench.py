@@ -77,7 +77,7 @@ def _python(code: str) -> list[str]:
 
 
 #: A parent and its forked child that hold 100 MiB and 200 MiB of their own, touched page by
-#: page, at the same time for 0.5 s; the parent then reaps the child as tenancy's forked.py does.
+#: page, at the same time for 0.5 s; the parent then reaps the child as tenancy's render/concurrent.py does.
 _PARENT_AND_CHILD = """
     import os, time
 

@@ -30,7 +30,7 @@ from tenancy.errors import (
 )
 from tenancy.inputs import files
 from tenancy.inputs.load import parse_yaml
-from tenancy.report import emit
+from tenancy.report import emit, finish
 from tenancy.validate.config import InputParams, load_config
 
 #: How long a CRD may take to be established before its resources are applied.
@@ -143,8 +143,7 @@ def run_check(params: ClusterParams) -> ExitCode:
     finally:
         kube.close()
     report = Report(diagnostics=tuple(sort_diagnostics(problems)), files=tuple(names))
-    emit(report, params.format)
-    return ExitCode.OK if report.ok else ExitCode.FINDINGS
+    return finish(report, params.format, False)
 
 
 def run_access(params: ClusterParams) -> ExitCode:

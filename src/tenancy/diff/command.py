@@ -66,7 +66,8 @@ def current_render(params: InputParams) -> tuple[Config, Inventory, Rendered]:
     if profile is None:
         emit(Report(diagnostics=tuple(sort_diagnostics(broken))), "text")
         raise SystemExit(ExitCode.FINDINGS)
-    rendered, _ = render_tree(inventory, profile, sources=input_sources(config))
+    # Access is read from the objects: no YAML is written for them (`text=False`).
+    rendered, _ = render_tree(inventory, profile, sources=input_sources(config), text=False)
     return config, inventory, rendered
 
 

@@ -110,7 +110,9 @@ class Cache:
     hits: int = 0
     misses: int = 0
     _written: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)  # checks run in threads
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock
+    )  # callers may share one cache between threads
 
     @classmethod
     def from_environment(cls, enabled: bool = True) -> Cache:

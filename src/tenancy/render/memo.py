@@ -6,7 +6,7 @@ tenancy's own code. A render stores, under a sha256 of exactly those, the sha256
 it produced. The next run with identical inputs can then answer `render --check` (and a
 `render` with nothing to do) by hashing the files on disk against those digests, without
 rendering again; everything it says is still checked byte for byte against the disk. The
-findings of the checks of that tree are memoized apart (`render_checks.checks_key`), since
+findings of the checks of that tree are memoized apart (`checks.checks_key`), since
 they also depend on the policies and the tool binaries.
 
 The inputs are still loaded and validated on every run: the memo starts after validation.
@@ -47,7 +47,7 @@ class Known:
 def render_key(
     inventory: Inventory, profiles: Profiles, sources: dict[str, str], output: str
 ) -> str:
-    """The arguments of `render.render`, written out. The model is frozen dataclasses of
+    """The arguments of `plan.render`, written out. The model is frozen dataclasses of
     tuples, strings and dicts built in a fixed order, so its repr is the same in every run."""
     # Where the config and inputs live is not rendered (render reads only identity and OIDC
     # settings from the config: tests/unit/render/test_memo.py holds it to that), so two

@@ -171,7 +171,7 @@ def compare(output: Path, rendered: Rendered, shown: str) -> list[Diagnostic]:
 
 
 def compare_digests(output: Path, digests: dict[str, str], shown: str) -> list[Diagnostic]:
-    """`compare`, given the sha256 of each file the render produces (see render_memo)."""
+    """`compare`, given the sha256 of each file the render produces (see `memo`)."""
     previous = owned(output)
     return [
         *compare_files(output, digests, shown),

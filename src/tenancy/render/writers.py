@@ -5,7 +5,7 @@ Writing a tree is turning every object into YAML, hashing it and putting it on d
 one CPU at 1,000 users, 9 s at 10,000. The files are independent, so they are split by input
 key: a forked child (`tenancy.render.concurrent`) writes the files of a run of keys, this
 process the rest, then INDEX.json from both shares' digests. `render` starts the child before
-it plans the tree (`start`): the child plans only its own keys (`render.subset`), on the other CPU,
+it plans the tree (`start`): the child plans only its own keys (`plan.subset`), on the other CPU,
 while this process plans the whole tree for the checks and its own share. Each share streams:
 a file's text is made, hashed, written and dropped, so no process holds the whole tree's text.
 The Kubernetes schema check runs in the same pass over each share's objects, where the objects
@@ -254,7 +254,7 @@ def start(
     """Get ready to write (`check`: compare) a tree, and start a child that writes the files
     of `keys` from the plan `planner` makes for it; `Writing.finish` does the rest.
 
-    Started before the whole tree is planned, the child plans only its keys (`render.subset`) on the
+    Started before the whole tree is planned, the child plans only its keys (`plan.subset`) on the
     other CPU while this process plans the whole tree, and its plan is its own memory rather
     than pages it shares with this process. Without a usable fork, `finish` writes it all."""
     target = None if check else write.begin(output)

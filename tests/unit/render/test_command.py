@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,15 @@ def test_a_render_that_fails_stops_its_policy_child(
 
     (workdir / "r.yaml").write_text(ROSTER)
     (workdir / "k.yaml").write_text(K8S.splitlines()[0] + "\n")
+    assert forked.usable(), "another thread is running: the fork path would not be exercised"
     started: list[forked.Task[Any]] = []
+    pids: list[int] = []
     real_start = forked.start
 
     def start(*args: Any, **kwargs: Any) -> forked.Task[Any]:
         started.append(real_start(*args, **kwargs))
+        if started[-1].pid is not None:
+            pids.append(started[-1].pid)
         return started[-1]
 
     def broken_plan(*args: Any, **kwargs: Any) -> Any:
@@ -108,6 +113,9 @@ def test_a_render_that_fails_stops_its_policy_child(
     args = ["render", "--roster", "r.yaml", "--k8s-users", "k.yaml", "-o", "out", "--no-cache"]
     with pytest.raises(RuntimeError, match="the plan broke"):
         CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert started, "the policies were judged in a child"
+    assert pids, "the policies were judged in a child"
     assert all(judging.pid is None for judging in started)
+    for pid in pids:  # killed and reaped: not even a zombie is left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
     assert not (workdir / "out").exists()

@@ -40,7 +40,7 @@ def audit_key(
     tenants and config, the output path (in every location) and tenancy's code.
 
     `tree` names the rendered tree by what determines it: the render memo's key
-    (`render_memo.render_key`: the inputs, the profiles, the output and tenancy's code), so
+    (`memo.render_key`: the inputs, the profiles, the output and tenancy's code), so
     the checks' answers are found before a byte of YAML is written."""
     tenants = json.dumps(
         [[u.key, u.role, list(u.namespaces), config.username(u)] for u in inventory.users]

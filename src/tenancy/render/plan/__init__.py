@@ -1,6 +1,8 @@
-"""Render the inventory into the manifests tree. Pure: returns {path: text}, never writes.
+"""Plan the inventory into the manifests tree. Pure: every object and file decided, never
+written (`plan` returns a `Plan`; `render` also makes every file's text).
 
-Pipeline stage 6 (model -> **render** -> write | compare). Determinism is written down here:
+The render's plan stage (`tenancy.render.command`: model -> **plan** -> write | compare).
+Determinism is written down here:
 one object per file at a path derived from its kind and name, objects built in canonical key
 order, order-free lists sorted, one dumper (`render/yaml.py`), a generated-file header without
 revision or timestamp, and an index of every file with its sha256 and the input key that
@@ -254,13 +256,8 @@ def emit(planned: Plan, *, text: bool = True) -> Rendered:
     names = planned.names
     files: dict[str, str] = {}
     for path, owner in planned.owners.items():
-        if isinstance(owner, Manifest):
-            if text:
-                files[path] = dump(owner.body, header_source(owner.source, names))
-        elif isinstance(owner, vault.Review):
-            files[path] = owner.written()
-        else:
-            files[path] = kustomization(owner)
+        if text or not isinstance(owner, Manifest):
+            files[path] = _text(owner, names)
     digests: dict[str, str] = {}
     if text:
         digests = {path: hashlib.sha256(body.encode()).hexdigest() for path, body in files.items()}

@@ -131,12 +131,6 @@ def network_profiles(user: K8sUser, settings: dict[str, Any]) -> list[str]:
     return sorted(set(wanted))
 
 
-def _network_names(user: K8sUser, settings: dict[str, Any]) -> list[str]:
-    """Every NetworkPolicy of one tenant's namespaces, by name."""
-    extra = [EGRESS_POLICIES[p] for p in network_profiles(user, settings)]
-    return [*NETWORK_POLICIES, *([INGRESS_POLICY] if user.domains else []), *extra]
-
-
 def _dns_target(settings: dict[str, Any]) -> str | None:
     target = settings.get("dns", {}).get("target")
     return str(target) if target else None

@@ -28,7 +28,7 @@ from tenancy.model import Inventory, Manifest, Quarantined
 from tenancy.render.plan.kubernetes import NETWORKING, metadata, obj, slug
 from tenancy.render.plan.profiles import Profiles
 
-#: Inside the tenants' synced unit (render/sync.py), beside the tenants' folders.
+#: Inside the tenants' synced unit (render/plan/sync.py), beside the tenants' folders.
 FOLDER = "kubernetes/tenants/quarantine"
 #: The `tenancy.io/tenant` of every quarantined namespace: a reserved user key, so it is no
 #: tenant's and no same-tenant NetworkPolicy selects it.

