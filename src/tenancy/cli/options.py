@@ -1,4 +1,4 @@
-"""Options shared by several commands (`cli.py` and `cli_vault.py` both use them). Shell."""
+"""Options shared by several commands (the top-level ones, `vault`, `cluster` and `user`). Shell."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """`tenancy user ...`: onboarding and offboarding as reviewed edits of the inputs. Shell.
 
-Each command parses its options into a people.py request and calls app_people.run_edit, which
+Each command parses its options into a people/edit.py request and calls
+people/command.run_edit, which
 edits the texts, validates them, prints the access diff and writes the files (all or none).
 
 Exit codes (one enum, applied in `cli.main`): 0 done (or nothing to change); 1 the edited
@@ -15,13 +16,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tenancy.cli.options import input_options, input_params
 from tenancy.errors import UsageError
-from tenancy.people import command as app_people
-from tenancy.people import edit as people
+
+if TYPE_CHECKING:
+    from tenancy.people import edit as people
 
 ROLES = ("admin", "power-user", "namespace-owner")
 NETWORK = ("api-server", "monitoring")
@@ -44,6 +47,8 @@ def _run(
     dry_run: bool,
     edit: Callable[[people.Inputs], people.Edited],
 ) -> None:
+    from tenancy.people import command as app_people  # loaded only when a user command runs
+
     params = app_people.PeopleParams(
         inputs=input_params(config_path, roster, k8s_users),
         dry_run=dry_run,
@@ -63,6 +68,8 @@ def _quota(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str | None]:
     """`KEY=VALUE` pairs; `KEY=` (empty) removes the key."""
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     quota: dict[str, str | None] = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -174,6 +181,8 @@ def add_command(
       tenancy user add ivo --role power-user --email ivo@example.org --k8s-only
       tenancy user add gabi --roster-only --os-user gabi --authentik-user gabi.r
     """
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     _one_of(**{"--roster-only": roster_only, "--k8s-only": k8s_only})
     if k8s_only and (os_user or authentik_user):
         raise UsageError("--k8s-only adds no roster row: leave out --os-user and --authentik-user")
@@ -287,6 +296,8 @@ def set_command(
       tenancy user set dara --remove-namespace dara
       tenancy user set brin --role namespace-owner --namespaces brin
     """
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     _one_of(
         **{
             "--namespaces": namespaces,
@@ -328,6 +339,8 @@ def park_command(
 
     The account and its disk stay; its services stop. Cluster access is not changed.
     """
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     _run(
         config_path,
         roster,
@@ -348,6 +361,8 @@ def unpark_command(
     k8s_users: Path | None,
 ) -> None:
     """Unpark a workstation account: remove `parked` from its roster row (OS_USER)."""
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     _run(
         config_path,
         roster,
@@ -406,6 +421,8 @@ def offboard_command(
     Example:
       tenancy user offboard cleo --note 'left T3 Users' --date 2026-08-17
     """
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     day = _date(date)
     _run(
         config_path,
@@ -447,4 +464,6 @@ def rename_command(
     Example:
       tenancy user rename cleo cleo-m
     """
+    from tenancy.people import edit as people  # loaded only when a user command runs
+
     _run(config_path, roster, k8s_users, dry_run, lambda inputs: people.rename(inputs, old, new))

@@ -184,9 +184,10 @@ def people(inventory: Inventory, rendered: Rendered) -> dict[str, Person]:
     for row in inventory.roster:
         rows_by_user[row.k8s_user].append(row)
     out: dict[str, Person] = {}
-    ids = sorted({u.key for u in inventory.users} | set(rows_by_user))
+    users = {u.key: u for u in inventory.users}  # one lookup per person, not a scan
+    ids = sorted(set(users) | set(rows_by_user))
     for person_id in ids:
-        user = inventory.user(person_id)
+        user = users.get(person_id)
         rows = rows_by_user.get(person_id, [])
         vault: set[VaultGrant] = set()
         policy_names = list(entities.get(person_id, []))

@@ -42,7 +42,7 @@ def display(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-#: Set by `--allow-outside` (cli_options.input_options) for the one command being run.
+#: Set by `--allow-outside` (cli/options.input_options) for the one command being run.
 allow_outside = False
 
 

@@ -1,9 +1,9 @@
-"""What `tenancy user ...` does: read the inputs, edit their texts in memory (people.py),
+"""What `tenancy user ...` does: read the inputs, edit their texts in memory (people/edit.py),
 validate the edited texts as the files they will become (the checks of `tenancy validate`),
 print the access diff the edit causes (the diff engine of `tenancy diff`, over snapshots made
 from the texts before and after), and write every edited file or none. Shell.
 
-Exit codes (cli_people.py): 0 done or nothing to change; 1 the edit does not validate, or an
+Exit codes (cli/people.py): 0 done or nothing to change; 1 the edit does not validate, or an
 input cannot be read or edited in place (nothing written); 2 usage (people.py and the CLI
 raise UsageError); 3 a file cannot be written, or changed on disk while it was being edited
 (nothing written).

@@ -1,6 +1,6 @@
 """Onboarding and offboarding as edits of the inputs, made the way a person makes them. Pure.
 
-`tenancy user add|set|park|unpark|offboard|rename` (app_people.py reads the files, validates
+`tenancy user add|set|park|unpark|offboard|rename` (people/command.py reads the files, validates
 the edited texts as `tenancy validate` would and writes them, all or none). Each function here
 takes the texts of the inputs and returns their edited texts and notes for the reader:
 

@@ -1,6 +1,6 @@
 """Edit a YAML file as a person would, leaving every byte outside the edit as it was. Pure.
 
-Used by `tenancy user ...` (people.py) on the roster, k8s_users and tenancy.yaml. One edit
+Used by `tenancy user ...` (people/edit.py) on the roster, k8s_users and tenancy.yaml. One edit
 changes one value, adds or removes one entry, renames a key or comments an entry out.
 
 Why not a round-trip dump (ruamel.yaml, as sync/kv.py does for `vault pull`): a dump rewrites

@@ -9,7 +9,7 @@ unless `--force`.
 unrendered edits of the inputs. Then derive the desired Vault objects, observe the server,
 plan, and apply when asked (sync/plan.py decides, sync/vault.py talks to the server). A plan
 can be saved (`plan --out FILE`) and applied as it is (`apply FILE`), refused when the server
-or the tree changed since. Exit codes: see `cli_vault.py`.
+or the tree changed since. Exit codes: see `cli/vault.py`.
 """
 
 from __future__ import annotations

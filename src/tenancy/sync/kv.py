@@ -4,7 +4,7 @@ Today the map lives in Vault (`secret/platform`, field `k8s_users`, a JSON-encod
 seed §a2). `tenancy vault pull` brings it into git, where it is reviewed from then on. The
 file is edited, not regenerated: a YAML file keeps its comments, key order, quoting and flow
 style (ruamel.yaml round-trip), and only values that differ are touched; a JSON file keeps its
-key order and is written with a 2-space indent. The shell (`app_vault.py`) reads Vault and
+key order and is written with a 2-space indent. The shell (`sync/command.py`) reads Vault and
 writes the file.
 """
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tenancy.errors import BackendError, RepoError
-from tenancy.inputs.load import depth_ok
+from tenancy.inputs.load import DEFAULT_MAX_DEPTH, depth_ok
 
 ChangeAction = Literal["create", "update", "delete"]
-#: The loader's limit (load.DEFAULT_MAX_DEPTH): what is pulled must load again from git.
-MAX_DEPTH = 64
+#: The loader's limit: what is pulled must load again from git.
+MAX_DEPTH = DEFAULT_MAX_DEPTH
 YAML_HEADER = (
     "# Cluster users, keyed by user key (Forgejo username = Vault entity = secret/data/<key>/).\n"
     "# Pulled from Vault by `tenancy vault pull`; from now on git is the source of truth.\n"

@@ -141,7 +141,7 @@ def _sync_notes(document: Document, render: dict[str, Any]) -> list[Diagnostic]:
     """The warning a placeholder sync repository deserves (Argo CD and Flux would be wired to
     a repository that does not exist): at `render.repo_url` when it is the placeholder, at the
     config when the tier data's URL is used, which `render` alone knows (it keeps the warning
-    only when that URL is the placeholder: `app.run_render`)."""
+    only when that URL is the placeholder: `render.command.run_render`)."""
     url = render.get("repo_url")
     if isinstance(url, str) and not url.startswith(PLACEHOLDER_REPO):
         return []
