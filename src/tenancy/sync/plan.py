@@ -420,6 +420,8 @@ def plan(
     """What to create, update, delete or report as a conflict so the server matches `desired`."""
     renames = _renames(desired, observed)
     renamed_from = set(renames.values())
+    # The aliases tenancy owns (or takes over by renaming), folded once for every create.
+    ours = _alias_folds(observed.owned | renamed_from, observed)
     reversible: list[Change] = []
     for key in sorted(desired.objects, key=_order):
         want = desired.objects[key]
@@ -427,7 +429,7 @@ def plan(
         if have is None and key in renames:
             reversible.append(_rename(key, renames[key], want, observed))
         elif have is None:
-            reversible.append(_create(key, want, observed, renamed_from))
+            reversible.append(_create(key, want, observed, ours))
         else:
             change = _update(key, want, have, owned=key in observed.owned, adopt=adopt)
             if change is not None:
@@ -456,10 +458,10 @@ def _rename(key: Key, old: Key, want: VaultObject, observed: Observed) -> Change
     )
 
 
-def _create(key: Key, want: VaultObject, observed: Observed, renamed_from: set[Key]) -> Change:
+def _create(key: Key, want: VaultObject, observed: Observed, ours: set[tuple[str, str]]) -> Change:
     """A rendered object the server does not hold: created, unless its alias slot is taken."""
     detail, paths = _difference(None, want)
-    taken = _alias_slot_taken(want, observed, renamed_from)
+    taken = _alias_slot_taken(want, observed, ours)
     return Change(
         action="conflict" if taken else "create",
         kind=key[0],
@@ -511,6 +513,7 @@ def _deletes(
     index entries of those already gone from the server."""
     deletes: list[Change] = []
     forget = set()
+    ours = _alias_folds(leaving, observed)  # the aliases tenancy deletes itself
     for key in sorted(leaving, key=_order, reverse=True):
         have = observed.objects.get(key)
         if have is None:
@@ -519,7 +522,7 @@ def _deletes(
         detail, paths = _difference(have, None)
         reasons = [] if allow_delete else ["deletes need --allow-delete"]
         if isinstance(have, Entity):
-            cascade = _cascade(have, observed, leaving)
+            cascade = _cascade(have, ours)
             detail = (*detail, *cascade)
             if cascade and have.name not in cascade_ok:
                 reasons.append(
@@ -572,19 +575,26 @@ def _renames(desired: State, observed: Observed) -> dict[Key, Key]:
     return renames
 
 
-def _alias_slot_taken(want: VaultObject, observed: Observed, renamed_from: set[Key]) -> str | None:
+def _alias_folds(keys: Iterable[Key], observed: Observed) -> set[tuple[str, str]]:
+    """The folded mount and name of each server alias among `keys`."""
+    found = set()
+    for key in keys:
+        have = observed.objects.get(key)
+        if isinstance(have, EntityAlias):
+            found.add(fold(have.mount, have.alias))
+    return found
+
+
+def _alias_slot_taken(
+    want: VaultObject, observed: Observed, ours: set[tuple[str, str]]
+) -> str | None:
     """Why an alias cannot be created: its entity already has one on that mount that tenancy
-    does not own (Vault allows one alias per entity and mount, and refuses a second)."""
+    does not own (`ours`: Vault allows one alias per entity and mount, and refuses a second)."""
     if not isinstance(want, EntityAlias):
         return None
     entity = observed.objects.get(("entity", want.entity or ""))
     if not isinstance(entity, Entity):
         return None
-    ours = set()
-    for key in observed.owned | renamed_from:
-        have = observed.objects.get(key)
-        if isinstance(have, EntityAlias):
-            ours.add(fold(have.mount, have.alias))
     for mount, name in entity.aliases:
         if mount == want.mount and fold(mount, name) not in ours:
             return (
@@ -627,13 +637,8 @@ def _block_attached(changes: list[Change]) -> list[Change]:
     return out
 
 
-def _cascade(entity: Entity, observed: Observed, leaving: frozenset[Key]) -> tuple[str, ...]:
-    """What Vault deletes with an entity besides what tenancy deletes itself."""
-    ours = set()
-    for key in leaving:
-        have = observed.objects.get(key)
-        if isinstance(have, EntityAlias):
-            ours.add(fold(have.mount, have.alias))
+def _cascade(entity: Entity, ours: set[tuple[str, str]]) -> tuple[str, ...]:
+    """What Vault deletes with an entity besides what tenancy deletes itself (`ours`)."""
     lines = [
         f"cascade: Vault also deletes alias {mount}/{name} (not managed by tenancy)"
         for mount, name in entity.aliases
